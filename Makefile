@@ -1,0 +1,44 @@
+# The EDIH journey platform. `make up` runs it on embedded infrastructure; `make test` tests it.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: install up down status test test-unit bench lint docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+up: install ## run the whole platform on embedded defaults (Ctrl-C stops it)
+	$(BIN)/edih up
+
+down: install
+	$(BIN)/edih down
+
+status: install
+	$(BIN)/edih status
+
+test: install ## unit, integration and end-to-end tests (not the benchmarks)
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+bench: install ## benchmarks, as ratios against the raw infrastructure
+	$(BIN)/pytest tests/bench -s -p no:randomly
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared workflows
+
+docs: install ## regenerate docs/events.md and the JSON Schemas from the contracts registry
+	$(BIN)/python -m shared.contracts
+
+clean:
+	rm -rf .edih

@@ -1,0 +1,1 @@
+"""The `edih` command: runs the embedded platform (`edih up`, `down`, `status`) and issues tokens."""

@@ -1,0 +1,17 @@
+"""Events published by the journey service (the CompanyJourney workflows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.contracts.base import EventData
+
+
+class JourneyStageChanged(EventData):
+    """A company's journey moved from one stage to another."""
+
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    reason: str
+    actor: str

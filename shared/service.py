@@ -1,0 +1,194 @@
+"""The scaffolding every service shares: its runtime context and its ASGI app.
+
+`ServiceContext` holds what a service's code needs (settings, clock, calendar, database, broker,
+outbox and relay). `build_app` turns a context, its tables, routers and consumers into a FastAPI app
+that runs the FastStream broker in the same process and serves `/healthz`, `/readyz` and `/metrics`.
+`serve` runs an app with uvicorn on the service's port.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlmodel import SQLModel
+
+from shared.clock import Clock, HubCalendar, clock_from
+from shared.db import Database
+from shared.idempotency import StoredResponse
+from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
+from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
+from shared.logging import configure_logging
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.outbox import Outbox, OutboxRecord, OutboxRelay
+from shared.settings import Settings
+
+INFRASTRUCTURE_TABLES: tuple[type[SQLModel], ...] = (
+    OutboxRecord, ProcessedEvent, DeadLetter, StoredResponse,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """Everything one running service holds: built once per app, handed to routes and handlers."""
+
+    name: str
+    settings: Settings
+    clock: Clock
+    calendar: HubCalendar
+    db: Database
+    broker: KafkaBroker
+    outbox: Outbox
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, name: str, settings: Settings, clock: Clock | None = None) -> ServiceContext:
+        clock = clock or clock_from(settings)
+        db = Database.for_service(settings, name)
+        broker = make_broker(settings, name)
+        return cls(
+            name=name,
+            settings=settings,
+            clock=clock,
+            calendar=HubCalendar.from_settings(settings),
+            db=db,
+            broker=broker,
+            outbox=Outbox(settings, name, clock),
+            relay=OutboxRelay(db, broker, settings, name, clock),
+        )
+
+    def consumer(
+        self, topics: Iterable[str], handlers: dict[str, Any], group: str | None = None
+    ) -> EventConsumer:
+        """Subscribe `handlers` (short event name -> handler) to `topics` on this service's broker."""
+        consumer = EventConsumer(
+            service=self.name,
+            group=group or self.name,
+            topics=list(topics),
+            handlers=handlers,
+            db=self.db,
+            outbox=self.outbox,
+            settings=self.settings,
+            clock=self.clock,
+            on_commit=self.relay.notify,
+        )
+        consumer.subscribe(self.broker)
+        self.consumers.append(consumer)
+        return consumer
+
+
+def get_context(request: Request) -> ServiceContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+ContextDep = Annotated[ServiceContext, Depends(get_context)]
+
+
+def build_app(
+    ctx: ServiceContext,
+    *,
+    models: Sequence[type[SQLModel]],
+    routers: Sequence[APIRouter] = (),
+    title: str | None = None,
+    on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
+    on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The service's ASGI app: its routes, health, metrics, and the broker, relay and consumers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ctx.db.create_all([*INFRASTRUCTURE_TABLES, *models])
+        topics = contract_topics(ctx.settings)
+        topics += [dead_letter_topic(ctx.settings, c.group) for c in ctx.consumers]
+        await ensure_topics(ctx.settings, topics)
+        await ctx.broker.start()
+        await ctx.relay.start()
+        if on_start is not None:
+            await on_start(ctx)
+        log.info("%s started", ctx.name)
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop(ctx)
+            await ctx.relay.stop()
+            await ctx.broker.stop()
+            await ctx.db.dispose()
+            log.info("%s stopped", ctx.name)
+
+    app = FastAPI(title=title or f"EDIH {ctx.name}", lifespan=lifespan)
+    app.state.ctx = ctx
+    app.state.settings = ctx.settings
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(ctx.name, request.method, path, response.status_code).inc()
+        HTTP_LATENCY.labels(ctx.name, request.method, path).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def explain_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            {"message": describe_validation_errors(error.errors()), "detail": error.errors()},
+            status_code=422,
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": ctx.name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = {"database": await ctx.db.ping(), "broker": await ctx.broker.ping(timeout=2.0)}
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """One readable sentence per error: where it is and what is wrong."""
+    parts = []
+    for error in errors:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def serve(app_factory: Callable[[Settings], FastAPI], service: str) -> None:
+    """Run a service until interrupted: `python -m services.<service>`."""
+    settings = Settings()
+    configure_logging(service, settings.log_level)
+    uvicorn.run(
+        app_factory(settings),
+        host=settings.bind_host,
+        port=settings.port_of(service),
+        log_config=None,
+        access_log=False,
+    )

@@ -1,0 +1,133 @@
+"""Deployment settings, read from the environment with the `EDIH_` prefix (pydantic-settings).
+
+One `Settings` object describes one deployment of one hub. Every service takes it as an argument
+(never a module global), so tests build their own with other ports, databases and clocks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "edih-local-development-secret-change-me"
+
+SERVICE_PORTS = {
+    "console": 8100,
+    "intake": 8101,
+    "training": 8102,
+    "financing": 8103,
+    "notifications": 8104,
+    "network": 8105,
+    "journey": 8106,
+}
+
+
+class Settings(BaseSettings):
+    """Everything a service needs to know about the deployment it runs in."""
+
+    model_config = SettingsConfigDict(env_prefix="EDIH_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    hub_id: str = Field("nl-noord", pattern=r"^[a-z]{2}-[a-z0-9-]+$")
+    data_dir: Path = Path(".edih")
+
+    # Kafka. The embedded Tansu broker refuses the idempotent producer; Apache Kafka takes it.
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_idempotence: bool = False
+    kafka_topic_partitions: int = 3
+    # Prepended to every topic and consumer group: lets tests (or hubs sharing one cluster) keep
+    # their traffic apart. Empty in a normal deployment.
+    topic_prefix: str = ""
+    # A consumer group's session timeout; the broker holds a first join for half of it, so a
+    # short one starts consumers faster (tests), a long one rides out pauses (production).
+    kafka_session_timeout_ms: int = 10_000
+
+    # Temporal.
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "edih-journey"
+
+    # Databases: SQLite files under data_dir unless a URL is given. A PostgreSQL URL is shared by
+    # all services, each in its own schema (the service's name).
+    database_url: str | None = None
+
+    # HTTP: where each service is found; a service listens on the port of its own URL.
+    bind_host: str = "127.0.0.1"
+    console_url: str = "http://127.0.0.1:8100"
+    intake_url: str = "http://127.0.0.1:8101"
+    notifications_url: str = "http://127.0.0.1:8104"
+    journey_url: str = "http://127.0.0.1:8106"
+
+    # Auth: JWT bearer tokens signed with the hub's key.
+    jwt_secret: str = DEV_SECRET
+    jwt_algorithm: str = "HS256"
+    token_ttl_minutes: int = 60 * 12
+
+    # E-mail.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "EDIH Noord-Nederland <noreply@edih-noord.nl>"
+
+    # Clock and calendar: a fixed moment for demos and tests, business hours that can be switched off.
+    clock_fixed_at: datetime | None = None
+    business_hours_enabled: bool = True
+    business_timezone: str = "Europe/Amsterdam"
+    business_day_start: str = "08:30"
+    business_day_end: str = "17:30"
+    hub_closing_days: list[str] = Field(default_factory=list)
+
+    # Outbox relay.
+    relay_interval_seconds: float = 0.2
+    relay_batch_size: int = 500
+    broker_check_interval_seconds: float = 5.0
+
+    # Console sign-in: the first administrator, created on start when no staff account exists.
+    console_admin_email: str = "admin@edih.local"
+    console_admin_password: str = "admin"
+    mail_catcher_dir: Path | None = None
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_secret == DEV_SECRET:
+                raise ValueError("EDIH_JWT_SECRET must be set to the hub's own key in production")
+            if self.console_admin_password == "admin":
+                raise ValueError("EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production")
+            if self.database_url is None:
+                raise ValueError("EDIH_DATABASE_URL (PostgreSQL) is required in production")
+        return self
+
+    def url_of(self, service: str) -> str:
+        """The base URL of `service` (its `EDIH_<SERVICE>_URL`)."""
+        return str(getattr(self, f"{service}_url")).rstrip("/")
+
+    def port_of(self, service: str) -> int:
+        """The port `service` listens on: the one of its URL."""
+        return urlsplit(self.url_of(service)).port or SERVICE_PORTS[service]
+
+    def topic(self, name: str) -> str:
+        """A topic or consumer group name as this deployment spells it."""
+        return f"{self.topic_prefix}{name}"
+
+    def database_url_for(self, service: str) -> str:
+        """The SQLAlchemy async URL of `service`'s own database."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{self.data_dir / (service + '.db')}"
+
+    @property
+    def mail_dir(self) -> Path:
+        """The Maildir the embedded mail catcher writes and the console reads."""
+        return self.mail_catcher_dir or self.data_dir / "mail"
