@@ -16,6 +16,10 @@ import holidays
 
 from shared.settings import Settings
 
+# `holidays` lists Good Friday for NL, but it is not a general day off in the Netherlands (and the
+# package has moved it between categories across versions, hence the exact pin).
+NOT_A_DAY_OFF = frozenset({"Good Friday"})
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -70,10 +74,13 @@ class HubCalendar:
         )
 
     def holiday_name(self, day: date) -> str | None:
+        """The name of the holiday or closing day on `day`, None on an ordinary day."""
         if day in self.closing_days:
             return "hub closing day"
-        name = holidays.country_holidays(self.country, years=day.year).get(day)
-        return str(name) if name else None
+        name = holidays.country_holidays(self.country, years=day.year, language="en_US").get(day)
+        if not name or name in NOT_A_DAY_OFF:
+            return None
+        return str(name)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() < 5 and self.holiday_name(day) is None

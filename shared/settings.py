@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "edih-journey"
+    temporal_ui_port: int = 8233  # the Web UI of the embedded dev server (`make up`)
 
     # Databases: SQLite files under data_dir unless a URL is given. A PostgreSQL URL is shared by
     # all services, each in its own schema (the service's name).

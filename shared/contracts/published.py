@@ -1,0 +1,87 @@
+"""The published form of the contracts: JSON Schema per event type and `docs/events.md`.
+
+Both are generated from the registry (`python -m shared.contracts`, or `make docs`) and committed;
+the test suite checks that they match the code, so a change that would break a published schema
+fails CI (publish a new major version of the type instead).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from shared.contracts.envelope import CloudEvent
+from shared.contracts.registry import CONTRACTS, Contract
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = ROOT / "contracts" / "schemas"
+EVENTS_DOC = ROOT / "docs" / "events.md"
+
+
+def data_schema(contract: Contract) -> dict[str, Any]:
+    schema = contract.model.model_json_schema()
+    schema["$id"] = f"https://edih.eu/contracts/{contract.type}.json"
+    schema["title"] = contract.type
+    schema["description"] = contract.description
+    return schema
+
+
+def schema_files() -> dict[Path, str]:
+    """Each contract's schema file and its text."""
+    return {
+        SCHEMA_DIR / f"{c.type}.json": json.dumps(data_schema(c), indent=2, sort_keys=True) + "\n"
+        for c in CONTRACTS
+    }
+
+
+def events_markdown() -> str:
+    lines = [
+        "# Events and commands",
+        "",
+        "Generated from `shared/contracts/registry.py` by `make docs`; do not edit by hand.",
+        "",
+        "Every record value is a CloudEvents 1.0 envelope in structured JSON mode "
+        "(`content-type: application/cloudevents+json`): `id` is unique and stable across "
+        "retries, `source` is `/<hub id>/<sending service>`, `subject` and the record key are the "
+        "company id, `data` follows the JSON Schema in `contracts/schemas/<type>.json`.",
+        "",
+        "| short name | type | kind | producers | topic | key | description |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in CONTRACTS:
+        lines.append(
+            f"| `{c.name}` | `{c.type}` | {c.kind} | {', '.join(c.producers)} | `{c.topic}` "
+            f"| {c.key} | {c.description} |"
+        )
+    lines += ["", "## Data of each type", ""]
+    for c in CONTRACTS:
+        lines += [f"### `{c.type}`", "", c.description, "", "| field | type | required | meaning |",
+                  "|---|---|---|---|"]
+        schema = c.model.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            kind = prop.get("type") or " or ".join(
+                str(p.get("type", p.get("$ref", "object"))).rsplit("/", 1)[-1]
+                for p in prop.get("anyOf", [])
+            ) or str(prop.get("$ref", "object")).rsplit("/", 1)[-1]
+            if "enum" in prop:
+                kind = " / ".join(f"`{v}`" for v in prop["enum"])
+            meaning = prop.get("description", "")
+            lines.append(f"| `{name}` | {kind} | {'yes' if name in required else 'no'} | {meaning} |")
+        lines.append("")
+    envelope = ", ".join(f"`{f}`" for f in CloudEvent.model_fields)
+    lines += ["## Envelope", "", f"Fields: {envelope}.", ""]
+    return "\n".join(lines)
+
+
+def write_all() -> list[Path]:
+    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, text in schema_files().items():
+        path.write_text(text)
+        written.append(path)
+    EVENTS_DOC.parent.mkdir(parents=True, exist_ok=True)
+    EVENTS_DOC.write_text(events_markdown())
+    written.append(EVENTS_DOC)
+    return written
