@@ -31,7 +31,7 @@ test-unit: install
 	$(BIN)/pytest tests/unit
 
 bench: install ## benchmarks, as ratios against the raw infrastructure
-	$(BIN)/pytest tests/bench -s -p no:randomly
+	$(BIN)/pytest tests/bench -s
 
 lint: install
 	$(BIN)/ruff check .
