@@ -1,0 +1,90 @@
+"""Event subscribers: each applies one event to the read model, in the transaction of its inbox row.
+
+The console projects every fact the platform publishes, so it subscribes to every events topic of
+the contracts registry; event types it has no handler for are counted and skipped by the consumer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.console import domain
+from services.console.models import CompanyView, TimelineEntry
+from shared.contracts import CONTRACTS, CloudEvent
+from shared.contracts.intake import CompanyRegistered
+from shared.contracts.journey import JourneyStageChanged
+from shared.contracts.notifications import NotificationSent
+from shared.db import insert_ignoring_duplicates
+
+EVENT_TOPICS: tuple[str, ...] = tuple(sorted({c.topic for c in CONTRACTS if c.kind == "event"}))
+
+
+async def _view(session: AsyncSession, hub_id: str, company_id: str) -> CompanyView:
+    """The company's row, created on first sight. Two consoles creating it at once make one of them
+    fail on the primary key; the consumer's retry then finds the row."""
+    view = await session.get(CompanyView, company_id, with_for_update=True)
+    if view is None:
+        view = CompanyView(company_id=company_id, hub_id=hub_id)
+        session.add(view)
+    return view
+
+
+async def _record(
+    session: AsyncSession, event: CloudEvent, name: str, summary: str, at: datetime
+) -> None:
+    # The inbox already drops redeliveries; the unique event id also keeps a rebuild from doubling.
+    await insert_ignoring_duplicates(
+        session,
+        TimelineEntry,
+        {"company_id": event.subject, "event_id": event.id, "type": name, "summary": summary, "at": at},
+        conflict_on=["event_id"],
+    )
+
+
+async def on_company_registered(
+    session: AsyncSession, event: CloudEvent, data: CompanyRegistered
+) -> None:
+    view = await _view(session, data.hub_id, data.company_id)
+    view.kvk_number = data.kvk_number
+    view.legal_name = data.legal_name
+    view.region = data.region
+    view.nace_code = data.nace_code
+    view.cohort_status = data.cohort_status
+    view.registered_at = event.time
+    state = domain.stage_after_registration(
+        domain.StageState(view.stage, view.stage_changed_at), data.cohort_status, event.time
+    )
+    view.stage, view.stage_changed_at = state.stage, state.changed_at
+    summary = domain.registration_summary(
+        data.legal_name, data.kvk_number, data.region, data.cohort_status
+    )
+    await _record(session, event, "company-registered", summary, event.time)
+
+
+async def on_journey_stage_changed(
+    session: AsyncSession, event: CloudEvent, data: JourneyStageChanged
+) -> None:
+    view = await _view(session, data.hub_id, data.company_id)
+    state = domain.stage_after_change(
+        domain.StageState(view.stage, view.stage_changed_at), data.to_stage, data.at
+    )
+    view.stage, view.stage_changed_at = state.stage, state.changed_at
+    summary = domain.stage_change_summary(data.from_stage, data.to_stage, data.reason, data.actor)
+    await _record(session, event, "journey-stage-changed", summary, data.at)
+
+
+async def on_notification_sent(
+    session: AsyncSession, event: CloudEvent, data: NotificationSent
+) -> None:
+    await _view(session, data.hub_id, data.company_id)
+    summary = domain.notification_summary(data.message_type, data.channel)
+    await _record(session, event, "notification-sent", summary, data.sent_at)
+
+
+HANDLERS = {
+    "company-registered": on_company_registered,
+    "journey-stage-changed": on_journey_stage_changed,
+    "notification-sent": on_notification_sent,
+}

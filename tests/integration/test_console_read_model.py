@@ -1,0 +1,191 @@
+"""The console's read model on a real broker and database: events published by intake and the journey
+show up on the company page of a signed-in staff member, once each, and the pages stay closed to
+anyone who has not signed in."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from services.console.app import create_app
+from services.console.auth import COOKIE
+from shared.auth import issue_token
+from shared.contracts import CloudEvent, build_event
+from shared.contracts.base import EventData
+from shared.contracts.intake import CompanyRegistered
+from shared.contracts.journey import JourneyStageChanged
+from shared.kafka import make_broker
+from shared.settings import Settings
+from tests.support.waiting import eventually
+
+REGISTERED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def console(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(console: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=console)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def publisher(settings: Settings) -> AsyncIterator[KafkaBroker]:
+    broker = make_broker(settings, "test-publisher")
+    await broker.start()
+    yield broker
+    await broker.stop()
+
+
+async def publish(
+    broker: KafkaBroker, settings: Settings, name: str, data: EventData, sender: str, at: datetime,
+    event_id: str | None = None,
+) -> CloudEvent:
+    contract, event = build_event(name, data, sender=sender, at=at, event_id=event_id)
+    await broker.publish(event.to_bytes(), settings.topic(contract.topic), key=event.subject.encode())
+    return event
+
+
+def registration(company_id: str, legal_name: str = "Noordelijke Metaalwerken BV") -> CompanyRegistered:
+    return CompanyRegistered(
+        hub_id="nl-noord", company_id=company_id, kvk_number="01234567", legal_name=legal_name,
+        region="drenthe", nace_code="C25.62", cohort_status="admitted",
+    )
+
+
+def journey_started(company_id: str) -> JourneyStageChanged:
+    return JourneyStageChanged(
+        hub_id="nl-noord", company_id=company_id, from_stage=None, to_stage="registered",
+        at=REGISTERED_AT + timedelta(seconds=5), reason="company admitted to the cohort", actor="journey",
+    )
+
+
+async def sign_in(
+    client: httpx.AsyncClient, settings: Settings, password: str | None = None
+) -> httpx.Response:
+    return await client.post("/login", data={
+        "email": settings.console_admin_email,
+        "password": settings.console_admin_password if password is None else password,
+    })
+
+
+def timeline_items(page: str) -> list[str]:
+    return re.findall(r"<li data-type=\"([a-z-]+)\">", page)
+
+
+async def company_page_showing(client: httpx.AsyncClient, company_id: str, *texts: str) -> str | None:
+    response = await client.get(f"/companies/{company_id}")
+    if response.status_code == 200 and all(text in response.text for text in texts):
+        return response.text
+    return None
+
+
+async def test_a_registered_company_shows_its_stage_and_timeline_to_signed_in_staff(
+    client, publisher, settings
+):
+    company_id = str(uuid.uuid4())
+    await publish(publisher, settings, "company-registered", registration(company_id), "intake",
+                  REGISTERED_AT)
+    await publish(publisher, settings, "journey-stage-changed", journey_started(company_id), "journey",
+                  REGISTERED_AT + timedelta(seconds=5))
+
+    signed_in = await sign_in(client, settings)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    cookie = signed_in.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+    page = await eventually(
+        lambda: company_page_showing(client, company_id, "Journey started"), message="both events"
+    )
+    assert "Noordelijke Metaalwerken BV" in page
+    assert re.search(r'data-testid="stage">\s*Registered\s*<', page)
+    assert timeline_items(page) == ["journey-stage-changed", "company-registered"]  # newest first
+
+    listing = await client.get("/")
+    assert "Noordelijke Metaalwerken BV" in listing.text and "Registered" in listing.text
+
+
+async def test_a_duplicate_event_adds_no_second_timeline_entry(client, publisher, settings):
+    company_id = str(uuid.uuid4())
+    await publish(publisher, settings, "company-registered", registration(company_id), "intake",
+                  REGISTERED_AT)
+    started = str(uuid.uuid4())
+    for _ in range(2):
+        await publish(publisher, settings, "journey-stage-changed", journey_started(company_id), "journey",
+                      REGISTERED_AT, event_id=started)
+    # Same topic and key, so the same partition: once this one shows, both copies were handled.
+    scheduled = JourneyStageChanged(
+        hub_id="nl-noord", company_id=company_id, from_stage="registered", to_stage="intake_scheduled",
+        at=REGISTERED_AT + timedelta(days=1), reason="interview planned", actor="journey",
+    )
+    await publish(publisher, settings, "journey-stage-changed", scheduled, "journey",
+                  REGISTERED_AT + timedelta(days=1))
+    await sign_in(client, settings)
+    page = await eventually(
+        lambda: company_page_showing(client, company_id, "Intake scheduled", "Registered Noordelijke")
+    )
+    assert timeline_items(page) == ["journey-stage-changed", "journey-stage-changed", "company-registered"]
+    assert page.count("Journey started") == 1
+
+
+async def test_a_wrong_password_shows_the_login_page_with_an_error_and_sets_no_cookie(client, settings):
+    response = await sign_in(client, settings, password="not-the-password")
+    assert response.status_code == 401
+    assert "Wrong e-mail address or password" in response.text
+    assert "set-cookie" not in response.headers
+    assert COOKIE not in client.cookies
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_pages_redirect_to_the_login_page_until_signed_in(client, settings):
+    response = await client.get("/")
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    company = await client.get("/companies/some-company")
+    assert company.headers["location"] == "/login?next=/companies/some-company"
+    await sign_in(client, settings)
+    assert (await client.get("/")).status_code == 200
+    signed_out = await client.post("/logout")
+    assert signed_out.headers["location"] == "/login"
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_a_forged_session_cookie_is_not_a_session(client, settings):
+    forged = issue_token(settings.model_copy(update={"jwt_secret": "x" * 40}), settings.console_admin_email,
+                         "admin")
+    client.cookies.set(COOKIE, forged)
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_the_json_api_reads_a_company_with_a_bearer_token(client, publisher, settings):
+    company_id = str(uuid.uuid4())
+    await publish(publisher, settings, "company-registered", registration(company_id), "intake",
+                  REGISTERED_AT)
+    assert (await client.get(f"/api/companies/{company_id}")).status_code == 401
+    token = issue_token(settings, "advisor@hub.test", "advisor", regions=["drenthe"])
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def read() -> dict | None:
+        response = await client.get(f"/api/companies/{company_id}", headers=headers)
+        return response.json() if response.status_code == 200 else None
+
+    body = await eventually(read)
+    assert body["legal_name"] == "Noordelijke Metaalwerken BV"
+    assert body["stage"] == "registered" and body["stage_label"] == "Registered"
+    assert [e["type"] for e in body["timeline"]] == ["company-registered"]
+    elsewhere = issue_token(settings, "advisor@hub.test", "advisor", regions=["friesland"])
+    other = await client.get(f"/api/companies/{company_id}",
+                             headers={"Authorization": f"Bearer {elsewhere}"})
+    assert other.status_code == 404
