@@ -1,0 +1,66 @@
+"""The journey's activities write into the journey outbox under an id derived from the workflow id
+and the activity id: a retried activity writes its command once, another journey writes its own."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from temporalio.testing import ActivityEnvironment
+
+from shared.contracts import CloudEvent, derived_event_id
+from shared.outbox import OutboxRecord
+from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
+from shared.settings import Settings
+from workflows.activities import JourneyActivities
+from workflows.models import NotificationCommand
+
+
+@pytest.fixture
+async def ctx(tmp_path: Path) -> AsyncIterator[ServiceContext]:
+    ctx = ServiceContext.create("journey", Settings(data_dir=tmp_path / "data"))
+    await ctx.db.create_all(INFRASTRUCTURE_TABLES)
+    yield ctx
+    await ctx.db.dispose()
+
+
+def environment(workflow_id: str, activity_id: str) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id=workflow_id, activity_id=activity_id)
+    return env
+
+
+def welcome(company_id: str) -> NotificationCommand:
+    return NotificationCommand(
+        company_id=company_id, hub_id="nl-noord", notification_id=f"n-{company_id}", message_type="welcome"
+    )
+
+
+async def outbox(ctx: ServiceContext) -> list[OutboxRecord]:
+    async with ctx.db.reading() as session:
+        return list((await session.execute(select(OutboxRecord))).scalars().all())
+
+
+async def test_a_retried_activity_writes_its_command_once(ctx):
+    activities = JourneyActivities(ctx)
+    env = environment("journey-c1", "notification-welcome")
+    first = await env.run(activities.request_notification, welcome("c1"))
+    again = await env.run(activities.request_notification, welcome("c1"))
+
+    assert first == again == derived_event_id("journey-c1", "notification-welcome")
+    [row] = await outbox(ctx)
+    assert row.topic == "edih.notifications.commands"
+    assert row.key == "c1"
+    assert CloudEvent.from_bytes(row.payload).id == first
+
+
+async def test_each_journey_writes_its_own_command(ctx):
+    activities = JourneyActivities(ctx)
+    for company_id in ("c1", "c2"):
+        env = environment(f"journey-{company_id}", "notification-welcome")
+        await env.run(activities.request_notification, welcome(company_id))
+
+    assert sorted(row.key for row in await outbox(ctx)) == ["c1", "c2"]

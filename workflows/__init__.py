@@ -1,0 +1,15 @@
+"""The journey service: one `CompanyJourney` workflow per company, its activities and worker, the
+Kafka->Temporal bridge, and the HTTP read of a journey.
+
+The task queue's name is a setting (`Settings.temporal_task_queue`, default `edih-journey`) so tests
+can give every test its own queue; the workflow id of a company is fixed here.
+"""
+
+from __future__ import annotations
+
+WORKFLOW_ID_PREFIX = "journey-"
+
+
+def workflow_id(company_id: str) -> str:
+    """The one workflow id of a company's journey: starting it again finds the running one."""
+    return f"{WORKFLOW_ID_PREFIX}{company_id}"

@@ -1,0 +1,30 @@
+"""Wiring of the journey service: its context, the bridge's consumer, the Temporal worker and routes.
+
+The worker runs in the same process as the bridge and the HTTP API, started and stopped with the app.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.clock import Clock
+from shared.service import ServiceContext, build_app
+from shared.settings import Settings
+from workflows.api import router
+from workflows.handlers import TOPICS, Bridge
+from workflows.worker import TemporalConnection, WorkerRunner
+
+SERVICE = "journey"
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    ctx = ServiceContext.create(SERVICE, settings, clock)
+    temporal = TemporalConnection(settings)
+    ctx.consumer(TOPICS, Bridge(temporal, settings).handlers())
+    runner = WorkerRunner(temporal)
+    app = build_app(
+        ctx, models=[], routers=[router], title="EDIH journey",
+        on_start=runner.start, on_stop=runner.stop,
+    )
+    app.state.temporal = temporal
+    return app
