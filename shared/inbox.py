@@ -85,8 +85,9 @@ class EventConsumer:
     settings: Settings
     clock: Clock
     on_commit: Callable[[], None] = lambda: None
-    attempts: int = 3
+    attempts: int = 8
     retry_delay_seconds: float = 0.5
+    max_retry_delay_seconds: float = 10.0
     _subscriber: Any = field(default=None, init=False)
 
     def subscribe(self, broker: KafkaBroker) -> None:
@@ -142,7 +143,11 @@ class EventConsumer:
                     reason = f"failed after {attempt} attempts: {type(error).__name__}: {error}"
                     log.warning("handling %s failed (attempt %s)", contract.name, attempt,
                                 exc_info=True)
-                    await asyncio.sleep(self.retry_delay_seconds * attempt)
+                    if attempt < self.attempts:
+                        # Back off exponentially: a dependency that is down (a database, Temporal)
+                        # gets about a minute to come back before the record is dead-lettered.
+                        await asyncio.sleep(min(self.retry_delay_seconds * 2 ** (attempt - 1),
+                                                self.max_retry_delay_seconds))
             await self.dead_letter(raw, topic, partition, offset, key, reason, event.id)
             return "dead-letter"
 

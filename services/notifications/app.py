@@ -1,0 +1,42 @@
+"""Wiring of notifications: its context, the command consumer, the sender task and the routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.notifications.api import router
+from services.notifications.handlers import HANDLERS
+from services.notifications.models import Delivery
+from services.notifications.sender import Sender
+from shared.clock import Clock
+from shared.service import ServiceContext, build_app
+from shared.settings import Settings
+
+SERVICE = "notifications"
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    ctx = ServiceContext.create(SERVICE, settings, clock)
+    sender = Sender(ctx)
+    consumer = ctx.consumer(["edih.notifications.commands"], HANDLERS)
+
+    def after_commit() -> None:
+        # A recorded request wakes the sender at once, so a welcome goes out within a second
+        # instead of at the next poll.
+        ctx.relay.notify()
+        sender.wake()
+
+    consumer.on_commit = after_commit
+
+    async def on_start(_: ServiceContext) -> None:
+        await sender.start()
+
+    async def on_stop(_: ServiceContext) -> None:
+        await sender.stop()
+
+    app = build_app(
+        ctx, models=[Delivery], routers=[router], title="EDIH notifications",
+        on_start=on_start, on_stop=on_stop,
+    )
+    app.state.sender = sender
+    return app

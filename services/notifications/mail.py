@@ -1,0 +1,95 @@
+"""E-mail over SMTP (aiosmtplib): compose a multipart/alternative message and hand it to the server.
+
+The `Message-ID` is derived from the notification id, so if a message is ever sent twice (the
+process stopped between the server's acceptance and the delivery being marked sent) the copies are
+recognisably the same message.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import aiosmtplib
+
+from services.notifications.rendering import RenderedMessage
+from shared.settings import Settings
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+class PermanentMailError(Exception):
+    """The message cannot be delivered as it is (a refused or malformed address): retrying won't help."""
+
+
+def hub_name(settings: Settings) -> str:
+    """The hub's name as its mail signs: the display name of `mail_from`."""
+    return parseaddr(settings.mail_from)[0] or "EDIH"
+
+
+def message_id(settings: Settings, notification_id: str) -> str:
+    """`<notification-...@domain>`, the same for every copy of one notification."""
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or f"{settings.hub_id}.edih.invalid"
+    local = notification_id if _SAFE_ID.match(notification_id) else uuid.uuid5(
+        uuid.NAMESPACE_URL, f"edih:notification/{notification_id}"
+    ).hex
+    return f"<notification-{local}@{domain}>"
+
+
+def compose(
+    settings: Settings,
+    *,
+    notification_id: str,
+    to_name: str,
+    to_email: str,
+    language: str,
+    rendered: RenderedMessage,
+    at: datetime,
+) -> EmailMessage:
+    """The e-mail: plain text with an HTML alternative."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    try:
+        message["To"] = Address(display_name=to_name.strip(), addr_spec=to_email.strip())
+    except (ValueError, IndexError) as error:
+        raise PermanentMailError(f"not a usable e-mail address: {error}") from None
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(at)
+    message["Message-ID"] = message_id(settings, notification_id)
+    message["Content-Language"] = language
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+class Mailer:
+    """Sends messages to the SMTP server of `settings`."""
+
+    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+
+    async def send(self, message: EmailMessage) -> None:
+        """Raises PermanentMailError when the server refuses the recipient for good; any other
+        error (server down, temporary refusal) is worth a retry."""
+        s = self.settings
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                use_tls=s.smtp_tls,
+                start_tls=s.smtp_starttls,
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            if all(r.code >= 500 for r in error.recipients):
+                reasons = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
+                raise PermanentMailError(f"recipient refused: {reasons}") from None
+            raise

@@ -1,0 +1,367 @@
+"""The welcome e-mail end to end on real infrastructure: a real Tansu broker, the service's database
+(SQLite and PostgreSQL), a real SMTP server (aiosmtpd) and intake's recipients endpoint served over
+real HTTP. A requested notification reaches the resolved address once, in the contact's language;
+repeats send nothing more; a mail server or intake that is down delays the message, never loses it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Annotated, Any
+
+import httpx
+import pytest
+import uvicorn
+from aiokafka import AIOKafkaConsumer
+from aiosmtpd.controller import Controller
+from fastapi import Depends, FastAPI, HTTPException
+from sqlmodel import col, func, select
+
+from edih.infra import free_port
+from services.notifications.app import create_app
+from shared.auth import Principal, issue_token, require
+from shared.clock import SystemClock
+from shared.contracts import CloudEvent, build_event
+from shared.contracts.notifications import NotificationRequested, RecipientRef
+from shared.inbox import ProcessedEvent
+from shared.service import ServiceContext
+from shared.settings import Settings
+from tests.support.waiting import eventually
+
+
+class MailServer:
+    """A real SMTP server on loopback that keeps what it receives; it can start late."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[EmailMessage] = []
+        self.controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.received.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted"
+
+    async def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        await asyncio.to_thread(self.controller.start)
+
+    async def stop(self) -> None:
+        if self.controller is not None:
+            await asyncio.to_thread(self.controller.stop)
+            self.controller = None
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.received if m["X-Envelope-To"] == address]
+
+    async def wait_for(self, address: str, timeout: float = 20.0, message: str = "") -> EmailMessage:
+        """The first message that reached `address`."""
+
+        async def arrived() -> list[EmailMessage]:
+            return self.to(address)
+
+        found = await eventually(arrived, timeout=timeout, interval=0.01,
+                                 message=message or f"a message to {address}")
+        return found[0]
+
+
+@dataclass
+class Intake:
+    """Intake's recipients endpoint as notifications sees it, on a real port; it can start late."""
+
+    settings: Settings
+    port: int = field(default_factory=free_port)
+    contacts: dict[str, dict[str, str]] = field(default_factory=dict)
+    lookups: int = 0
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        app.state.settings = self.settings
+
+        @app.get("/internal/recipients/primary-contact/{company_id}")
+        async def primary_contact(
+            company_id: str, _: Annotated[Principal, Depends(require("service"))]
+        ) -> dict[str, str]:
+            self.lookups += 1
+            if company_id not in self.contacts:
+                raise HTTPException(404, "no such company")
+            return self.contacts[company_id]
+
+        return app
+
+    async def start(self) -> None:
+        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        await eventually(self._started, timeout=10, interval=0.02, message="intake stand-in started")
+
+    async def _started(self) -> bool:
+        return self._server is not None and self._server.started
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = None
+
+
+@dataclass
+class Notifications:
+    """The notifications service running in-process, and ways to talk to it as its neighbours do."""
+
+    app: FastAPI
+    settings: Settings
+    http: httpx.AsyncClient
+
+    @property
+    def ctx(self) -> ServiceContext:
+        return self.app.state.ctx  # type: ignore[no-any-return]
+
+    async def request_welcome(
+        self, company_id: str, notification_id: str, event_id: str | None = None
+    ) -> CloudEvent:
+        """Put a notification-requested on the commands topic, as the journey does."""
+        data = NotificationRequested(
+            hub_id="nl-noord", company_id=company_id, notification_id=notification_id,
+            message_type="welcome",
+            recipient=RecipientRef(service="intake", kind="primary-contact", id=company_id),
+        )
+        _, event = build_event("notification-requested", data, sender="journey",
+                               at=SystemClock().now(), event_id=event_id)
+        await self.publish(event)
+        return event
+
+    async def publish(self, event: CloudEvent) -> None:
+        topic = self.settings.topic("edih.notifications.commands")
+        await self.ctx.broker.publish(event.to_bytes(), topic, key=event.subject.encode())
+
+    async def deliveries(self, company_id: str, role: str = "advisor") -> list[dict[str, Any]]:
+        token = issue_token(self.settings, "staff@edih.local", role)  # type: ignore[arg-type]
+        response = await self.http.get("/deliveries", params={"company_id": company_id},
+                                       headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def delivery(self, company_id: str) -> dict[str, Any]:
+        (only,) = await self.deliveries(company_id)
+        return only
+
+    async def processed(self, event_id: str) -> int:
+        async with self.ctx.db.reading() as session:
+            return int(await session.scalar(
+                select(func.count()).select_from(ProcessedEvent)
+                .where(col(ProcessedEvent.event_id) == event_id)
+            ) or 0)
+
+
+@pytest.fixture
+def mail() -> MailServer:
+    return MailServer()
+
+
+@pytest.fixture
+def intake(settings: Settings) -> Intake:
+    return Intake(settings)
+
+
+@pytest.fixture
+async def running(settings: Settings, mail: MailServer, intake: Intake) -> AsyncIterator[None]:
+    """The usual case: mail server and intake are up."""
+    await mail.start()
+    await intake.start()
+    yield
+    await intake.stop()
+    await mail.stop()
+
+
+@asynccontextmanager
+async def run_notifications(
+    settings: Settings, mail: MailServer, intake: Intake, poll_seconds: float | None = None
+) -> AsyncIterator[Notifications]:
+    """The notifications app with its lifespan, wired to this test's mail server and intake."""
+    service_settings = settings.model_copy(update={"smtp_port": mail.port, "intake_url": intake.url})
+    app = create_app(service_settings)
+    if poll_seconds is not None:
+        app.state.sender.poll_seconds = poll_seconds
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as http:
+            yield Notifications(app, service_settings, http)
+
+
+@pytest.fixture
+async def notifications(
+    settings: Settings, mail: MailServer, intake: Intake
+) -> AsyncIterator[Notifications]:
+    async with run_notifications(settings, mail, intake) as service:
+        yield service
+    await intake.stop()
+    await mail.stop()
+
+
+def new_company(intake: Intake, name: str = "Anna de Vries", language: str = "nl") -> tuple[str, str]:
+    company_id = str(uuid.uuid4())
+    email = f"contact-{company_id[:8]}@example.nl"
+    intake.contacts[company_id] = {"name": name, "email": email, "language": language}
+    return company_id, email
+
+
+async def sent_events(settings: Settings, notification_id: str) -> list[CloudEvent]:
+    """The notification-sent events for `notification_id` on the notifications events topic."""
+    reader = AIOKafkaConsumer(
+        settings.topic("edih.notifications.events"), bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest", group_id=settings.topic(f"reader-{uuid.uuid4().hex[:6]}"),
+    )
+    await reader.start()
+    found: list[CloudEvent] = []
+    try:
+        async def seen() -> list[CloudEvent]:
+            for records in (await reader.getmany(timeout_ms=300)).values():
+                events = [CloudEvent.from_bytes(r.value or b"") for r in records]
+                found.extend(e for e in events if e.data["notification_id"] == notification_id)
+            return found
+
+        await eventually(seen, message="notification-sent on the events topic")
+    finally:
+        await reader.stop()
+    return found
+
+
+async def test_a_requested_welcome_is_mailed_once_in_dutch_and_reported_sent(
+    running, notifications, mail, intake, settings
+):
+    company_id, email = new_company(intake, name="Anna de Vries")
+    notification_id = f"welcome-{company_id}"
+    await notifications.request_welcome(company_id, notification_id)
+
+    await mail.wait_for(email)
+    (message,) = mail.to(email)
+    assert message["Subject"] == "Welkom bij EDIH Noord-Nederland"
+    assert message["To"].addresses[0].display_name == "Anna de Vries"
+    assert message["Message-ID"].strip() == f"<notification-{notification_id}@edih-noord.nl>"
+    assert message.get_body(("plain",)).get_content().startswith("Beste Anna de Vries,")
+    assert "Beste Anna de Vries," in message.get_body(("html",)).get_content()
+
+    delivery = await eventually(lambda: _sent(notifications, company_id), message="delivery sent")
+    assert delivery["notification_id"] == notification_id
+    assert (delivery["message_type"], delivery["channel"], delivery["attempts"]) == ("welcome", "email", 1)
+    assert delivery["recipient_email"] == email and delivery["language"] == "nl"
+
+    (event,) = await sent_events(settings, notification_id)
+    assert event.type == "eu.edih.notifications.notification-sent.v1"
+    assert event.source == "/nl-noord/notifications" and event.subject == company_id
+    assert event.data["channel"] == "email"
+    assert email not in event.to_bytes().decode(), "events carry no personal data"
+    assert len(mail.received) == 1
+
+
+async def test_a_contact_who_prefers_english_gets_the_english_welcome(running, notifications, mail, intake):
+    company_id, email = new_company(intake, name="John Smith", language="en")
+    await notifications.request_welcome(company_id, f"welcome-{company_id}")
+
+    await mail.wait_for(email)
+    (message,) = mail.to(email)
+    assert message["Subject"] == "Welcome to EDIH Noord-Nederland"
+    assert message.get_body(("plain",)).get_content().startswith("Dear John Smith,")
+    assert (await eventually(lambda: _sent(notifications, company_id)))["language"] == "en"
+
+
+async def test_a_welcome_goes_out_within_a_second_of_the_request(running, settings, mail, intake):
+    # A poll this slow leaves only the wake after the handler's commit to be this quick.
+    async with run_notifications(settings, mail, intake, poll_seconds=60) as notifications:
+        warm_id, warm_email = new_company(intake)
+        await notifications.request_welcome(warm_id, f"welcome-{warm_id}")
+        await mail.wait_for(warm_email, message="a first welcome (the consumer has joined)")
+
+        company_id, email = new_company(intake)
+        started = time.monotonic()
+        await notifications.request_welcome(company_id, f"welcome-{company_id}")
+        await mail.wait_for(email, timeout=5)
+        assert time.monotonic() - started < 1.0
+
+
+async def test_a_repeated_request_sends_one_email(running, notifications, mail, intake):
+    company_id, email = new_company(intake)
+    notification_id = f"welcome-{company_id}"
+    first = await notifications.request_welcome(company_id, notification_id)
+    await notifications.publish(first)  # the same record delivered twice
+    await eventually(lambda: _sent(notifications, company_id), message="delivery sent")
+
+    # A new command repeating the request after the message went out.
+    again = await notifications.request_welcome(company_id, notification_id)
+    await eventually(lambda: notifications.processed(again.id), message="the repeat consumed")
+    await asyncio.sleep(0.5)  # room for a wrong second send to happen
+
+    assert len(mail.to(email)) == 1
+    delivery = await notifications.delivery(company_id)
+    assert (delivery["status"], delivery["attempts"]) == ("sent", 1)
+
+
+async def test_a_message_waits_for_a_mail_server_that_is_down_and_then_goes_once(
+    notifications, mail, intake
+):
+    await intake.start()
+    company_id, email = new_company(intake)
+    await notifications.request_welcome(company_id, f"welcome-{company_id}")
+
+    waiting = await eventually(lambda: _failed_attempt(notifications, company_id),
+                               message="a failed first attempt")
+    assert waiting["status"] == "pending" and waiting["sent_at"] is None
+    assert mail.received == []
+
+    await mail.start()
+    delivery = await eventually(lambda: _sent(notifications, company_id), message="sent after recovery")
+    assert delivery["attempts"] >= 2
+    await asyncio.sleep(0.5)
+    assert len(mail.to(email)) == 1
+
+
+async def test_a_recipient_is_resolved_once_intake_is_back(notifications, mail, intake):
+    await mail.start()
+    company_id, email = new_company(intake)
+    await notifications.request_welcome(company_id, f"welcome-{company_id}")
+
+    waiting = await eventually(lambda: _failed_attempt(notifications, company_id),
+                               message="a failed first attempt")
+    assert "intake unreachable" in waiting["last_error"]
+
+    await intake.start()
+    delivery = await eventually(lambda: _sent(notifications, company_id), message="sent after recovery")
+    assert delivery["attempts"] >= 2 and delivery["recipient_email"] == email
+    assert len(mail.to(email)) == 1
+
+
+async def test_the_delivery_log_is_for_staff_only(running, notifications):
+    response = await notifications.http.get("/deliveries", params={"company_id": "x"})
+    assert response.status_code == 401
+    service_token = issue_token(notifications.settings, "intake", "service")
+    response = await notifications.http.get(
+        "/deliveries", params={"company_id": "x"}, headers={"Authorization": f"Bearer {service_token}"}
+    )
+    assert response.status_code == 403
+    assert await notifications.deliveries("x", role="viewer") == []
+
+
+async def _sent(notifications: Notifications, company_id: str) -> dict[str, Any] | None:
+    rows = await notifications.deliveries(company_id)
+    return rows[0] if rows and rows[0]["status"] == "sent" else None
+
+
+async def _failed_attempt(notifications: Notifications, company_id: str) -> dict[str, Any] | None:
+    rows = await notifications.deliveries(company_id)
+    return rows[0] if rows and rows[0]["attempts"] >= 1 else None
