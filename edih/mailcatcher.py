@@ -17,7 +17,8 @@ from aiosmtpd.handlers import Mailbox
 
 def start_mail_catcher(maildir: Path, port: int, host: str = "127.0.0.1") -> Controller:
     """Start catching mail on host:port into `maildir`; stop it with `.stop()`."""
-    maildir.mkdir(parents=True, exist_ok=True)
+    for part in ("cur", "new", "tmp"):  # Maildir() leaves an existing, empty folder without them
+        (maildir / part).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(maildir), hostname=host, port=port)
     controller.start()
     return controller

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aiokafka import TopicPartition
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.annotations import ContextRepo, KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from shared.contracts import CloudEvent, derived_event_id, parse_data
 from shared.db import Database, UTCDateTime, insert_ignoring_duplicates
 from shared.kafka import dead_letter_topic
 from shared.logging import event_context
-from shared.metrics import DEAD_LETTERS, EVENTS_IN, HANDLER_LATENCY
+from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_IN, HANDLER_LATENCY
 from shared.outbox import Outbox
 from shared.settings import Settings
 
@@ -106,7 +107,7 @@ class EventConsumer:
         )
         self._subscriber(self.on_record)
 
-    async def on_record(self, message: KafkaMessage) -> None:
+    async def on_record(self, message: KafkaMessage, context: ContextRepo) -> None:
         record = message.raw_message
         await self.process(
             record.value or b"",
@@ -115,6 +116,17 @@ class EventConsumer:
             offset=record.offset,
             key=record.key.decode() if record.key else None,
         )
+        self._measure_lag(context, record.topic, record.partition, record.offset)
+
+    def _measure_lag(self, context: ContextRepo, topic: str, partition: int, offset: int) -> None:
+        """Records still to read on this partition, from the consumer's last fetched highwater."""
+        consumer = context.resolve("handler_.consumer") if context else None
+        highwater = getattr(consumer, "highwater", None)
+        if highwater is None:  # the in-memory test broker has no real consumer
+            return
+        end = highwater(TopicPartition(topic, partition))
+        if end is not None:
+            CONSUMER_LAG.labels(self.service, topic, partition).set(max(0, end - offset - 1))
 
     async def process(
         self, raw: bytes, *, topic: str, partition: int, offset: int, key: str | None

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, func, select
 
@@ -79,13 +80,17 @@ async def publish_registration(ctx: ServiceContext, company_id: str) -> CloudEve
         return await ctx.outbox.add(session, "company-registered", registered(company_id))
 
 
-async def test_an_event_written_to_the_outbox_is_applied_once(producer, consumer):
+async def test_an_event_written_to_the_outbox_is_applied_once(producer, consumer, settings):
     await producer.relay.start()
     company_id = str(uuid.uuid4())
     await publish_registration(producer, company_id)
     producer.relay.notify()
     await eventually(lambda: count(consumer, SeenCompany, SeenCompany.company_id == company_id))
     assert await count(producer, OutboxRecord, OutboxRecord.sent_at.is_(None)) == 0
+    # The consumer reports its lag per partition: nothing left behind once the event is applied.
+    lag = [sample.value for metric in REGISTRY.collect() if metric.name == "edih_consumer_lag"
+           for sample in metric.samples if sample.labels["topic"] == settings.topic("edih.intake.events")]
+    assert lag == [0.0]
 
 
 async def test_an_event_delivered_twice_has_one_effect(producer, consumer, settings):
