@@ -60,10 +60,14 @@ class Outbox:
         data: EventData,
         *,
         event_id: str | None = None,
+        to: str | None = None,
     ) -> CloudEvent:
-        """Record event `name` with `data`; the same `event_id` is written only once."""
+        """Record event `name` with `data`; the same `event_id` is written only once.
+
+        `to` names the receiving service of a command that several services receive.
+        """
         contract, event = build_event(
-            name, data, sender=self.service, at=self.clock.now(), event_id=event_id
+            name, data, sender=self.service, at=self.clock.now(), event_id=event_id, service=to
         )
         await self.add_raw(
             session, event.id, self.settings.topic(contract.topic), event.subject, event.to_bytes()

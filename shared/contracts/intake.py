@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.base import EventData
+from shared.contracts.base import Contract, EventData
 
 Region = Literal["drenthe", "groningen", "friesland"]
 CohortStatus = Literal["admitted", "waitlisted", "outside_cohort"]
@@ -20,3 +20,11 @@ class CompanyRegistered(EventData):
     region: Region
     nace_code: str
     cohort_status: CohortStatus
+
+
+CONTRACTS: tuple[Contract, ...] = (
+    Contract(
+        "company-registered", "intake", "event", CompanyRegistered, ("intake",),
+        "Every accepted registration, with its cohort status.",
+    ),
+)

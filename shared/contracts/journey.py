@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.contracts.base import EventData
+from shared.contracts.base import Contract, EventData
 
 
 class JourneyStageChanged(EventData):
@@ -15,3 +15,11 @@ class JourneyStageChanged(EventData):
     at: datetime
     reason: str
     actor: str
+
+
+CONTRACTS: tuple[Contract, ...] = (
+    Contract(
+        "journey-stage-changed", "journey", "event", JourneyStageChanged, ("journey",),
+        "A company's journey moved to another stage.",
+    ),
+)

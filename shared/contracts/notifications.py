@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.base import EventData
+from shared.contracts.base import Contract, EventData
 
 MessageType = Literal["welcome"]
 Urgency = Literal["transactional", "reminder", "staff-alert"]
@@ -16,7 +16,7 @@ Urgency = Literal["transactional", "reminder", "staff-alert"]
 class RecipientRef(BaseModel):
     """Who receives a message, by reference: the owning service resolves it at send time."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     service: str = Field(description="The service that owns the person's data, e.g. intake.")
     kind: str = Field(description="What kind of recipient, e.g. primary-contact.")
@@ -40,3 +40,16 @@ class NotificationSent(EventData):
     message_type: MessageType
     channel: Literal["email", "webhook"]
     sent_at: datetime
+
+
+CONTRACTS: tuple[Contract, ...] = (
+    Contract(
+        "notification-requested", "notifications", "command", NotificationRequested,
+        ("journey", "intake", "training", "financing", "network"),
+        "Send one message to a recipient named by reference.",
+    ),
+    Contract(
+        "notification-sent", "notifications", "event", NotificationSent, ("notifications",),
+        "A requested message was delivered to the mail server or webhook.",
+    ),
+)

@@ -27,6 +27,30 @@ def data_schema(contract: Contract) -> dict[str, Any]:
     return schema
 
 
+def breaking_changes(published: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What in `current` would break a consumer or producer of the `published` schema.
+
+    Compatible: a new optional field. Breaking: a field removed or changed, a field made required
+    or optional, a nested definition changed.
+    """
+    problems = []
+    old_props, new_props = published.get("properties", {}), current.get("properties", {})
+    for name, schema in old_props.items():
+        if name not in new_props:
+            problems.append(f"field {name!r} was removed")
+        elif new_props[name] != schema:
+            problems.append(f"field {name!r} changed from {schema} to {new_props[name]}")
+    old_required, new_required = set(published.get("required", [])), set(current.get("required", []))
+    for name in sorted(new_required - old_required):
+        problems.append(f"field {name!r} became required")
+    for name in sorted(old_required - new_required):
+        problems.append(f"field {name!r} is no longer required")
+    for name, definition in published.get("$defs", {}).items():
+        if current.get("$defs", {}).get(name) != definition:
+            problems.append(f"definition {name!r} changed")
+    return problems
+
+
 def schema_files() -> dict[Path, str]:
     """Each contract's schema file and its text."""
     return {

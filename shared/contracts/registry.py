@@ -7,70 +7,37 @@ the record key and the pydantic model of its `data`. `docs/events.md` and the JS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from shared.contracts.base import EventData
+from shared.contracts import intake, journey, notifications
+from shared.contracts.base import Contract, EventData
 from shared.contracts.envelope import CloudEvent, new_event_id
-from shared.contracts.intake import CompanyRegistered
-from shared.contracts.journey import JourneyStageChanged
-from shared.contracts.notifications import NotificationRequested, NotificationSent
 
+# Each service's contracts module lists its own rows; this is their union, in a stable order.
+CONTRACTS: tuple[Contract, ...] = intake.CONTRACTS + journey.CONTRACTS + notifications.CONTRACTS
 
-@dataclass(frozen=True)
-class Contract:
-    name: str
-    service: str
-    kind: Literal["event", "command"]
-    model: type[EventData]
-    producers: tuple[str, ...]
-    description: str
-    version: int = 1
-    key: str = "company id"
-
-    @property
-    def type(self) -> str:
-        return f"eu.edih.{self.service}.{self.name}.v{self.version}"
-
-    @property
-    def topic(self) -> str:
-        return f"edih.{self.service}.{'events' if self.kind == 'event' else 'commands'}"
-
-
-CONTRACTS: tuple[Contract, ...] = (
-    Contract(
-        "company-registered", "intake", "event", CompanyRegistered, ("intake",),
-        "Every accepted registration, with its cohort status.",
-    ),
-    Contract(
-        "notification-requested", "notifications", "command", NotificationRequested,
-        ("journey", "intake", "training", "financing", "network"),
-        "Send one message to a recipient named by reference.",
-    ),
-    Contract(
-        "notification-sent", "notifications", "event", NotificationSent, ("notifications",),
-        "A requested message was delivered to the mail server or webhook.",
-    ),
-    Contract(
-        "journey-stage-changed", "journey", "event", JourneyStageChanged, ("journey",),
-        "A company's journey moved to another stage.",
-    ),
-)
-
-_BY_NAME = {c.name: c for c in CONTRACTS}
 _BY_TYPE = {c.type: c for c in CONTRACTS}
+if len(_BY_TYPE) != len(CONTRACTS):
+    raise RuntimeError("two contracts share a CloudEvents type")
 
 
 class UnknownEventType(LookupError):
     pass
 
 
-def contract(name: str) -> Contract:
-    """The contract of a short name such as `company-registered`."""
-    return _BY_NAME[name]
+def contract(name: str, service: str | None = None) -> Contract:
+    """The contract of a short name such as `company-registered`.
+
+    A command several services receive (`service-requested`) needs the receiving `service`.
+    """
+    found = [c for c in CONTRACTS if c.name == name and (service is None or c.service == service)]
+    if not found:
+        raise LookupError(f"no contract named {name!r}" + (f" for {service}" if service else ""))
+    if len(found) > 1:
+        raise LookupError(f"{name!r} names contracts of {[c.service for c in found]}: say which")
+    return found[0]
 
 
 def contract_for_type(event_type: str) -> Contract:
@@ -87,9 +54,10 @@ def build_event(
     sender: str,
     at: datetime,
     event_id: str | None = None,
+    service: str | None = None,
 ) -> tuple[Contract, CloudEvent]:
-    """The envelope for `data` under contract `name`, sent by service `sender`."""
-    c = contract(name)
+    """The envelope for `data` under contract `name` (of `service`), sent by service `sender`."""
+    c = contract(name, service)
     if not isinstance(data, c.model):
         raise TypeError(f"{name} takes {c.model.__name__}, not {type(data).__name__}")
     if sender not in c.producers:
