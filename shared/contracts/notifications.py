@@ -9,8 +9,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.base import Contract, EventData
 
-MessageType = Literal["welcome"]
-Urgency = Literal["transactional", "reminder", "staff-alert"]
+MessageType = Literal[
+    "welcome",
+    "intake-invitation",
+    "questionnaire-invitation",
+    "questionnaire-reminder",
+    "training-session-reminder",
+    "financing-deadline",
+    "follow-up-invitation",
+    "follow-up-reminder",
+    "staff-alert",
+    "staff-escalation",
+]
+# transactional: at once; reminder: business hours, counts to the daily cap, may be opted out of;
+# information: business hours, may be opted out of; staff-alert: at once, to staff.
+Urgency = Literal["transactional", "reminder", "information", "staff-alert"]
 
 
 class RecipientRef(BaseModel):
@@ -33,6 +46,14 @@ class NotificationRequested(EventData):
     context: dict[str, str] = Field(default_factory=dict, description="Template values, no PII.")
 
 
+class NotificationScheduled(EventData):
+    """A message was accepted and will be sent at `send_at` (business hours, daily cap)."""
+
+    notification_id: str
+    message_type: MessageType
+    send_at: datetime
+
+
 class NotificationSent(EventData):
     """A message was handed to the mail server (or webhook receiver)."""
 
@@ -42,6 +63,15 @@ class NotificationSent(EventData):
     sent_at: datetime
 
 
+class NotificationFailed(EventData):
+    """A message could not be delivered; staff are alerted."""
+
+    notification_id: str
+    message_type: MessageType
+    reason: str
+    attempts: int
+
+
 CONTRACTS: tuple[Contract, ...] = (
     Contract(
         "notification-requested", "notifications", "command", NotificationRequested,
@@ -49,7 +79,15 @@ CONTRACTS: tuple[Contract, ...] = (
         "Send one message to a recipient named by reference.",
     ),
     Contract(
+        "notification-scheduled", "notifications", "event", NotificationScheduled,
+        ("notifications",), "A requested message will be sent later, at the time given.",
+    ),
+    Contract(
         "notification-sent", "notifications", "event", NotificationSent, ("notifications",),
         "A requested message was delivered to the mail server or webhook.",
+    ),
+    Contract(
+        "notification-failed", "notifications", "event", NotificationFailed, ("notifications",),
+        "A requested message could not be delivered after the last retry.",
     ),
 )

@@ -11,12 +11,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ValidationError
 
-from shared.contracts import intake, journey, notifications
+from shared.contracts import intake, journey, notifications, services
 from shared.contracts.base import Contract, EventData
 from shared.contracts.envelope import CloudEvent, new_event_id
 
 # Each service's contracts module lists its own rows; this is their union, in a stable order.
-CONTRACTS: tuple[Contract, ...] = intake.CONTRACTS + journey.CONTRACTS + notifications.CONTRACTS
+CONTRACTS: tuple[Contract, ...] = (
+    intake.CONTRACTS + journey.CONTRACTS + notifications.CONTRACTS + services.CONTRACTS
+)
 
 _BY_TYPE = {c.type: c for c in CONTRACTS}
 if len(_BY_TYPE) != len(CONTRACTS):
