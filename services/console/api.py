@@ -15,9 +15,23 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import col, select
 
 from services.console import domain
-from services.console.auth import COOKIE, StaffDep, authenticate, safe_next, sign_in, sign_out
+from services.console.auth import (
+    COOKIE,
+    StaffDep,
+    authenticate,
+    safe_next,
+    sign_in,
+    sign_out,
+    staff_by_id,
+)
 from services.console.mail import list_mail, read_mail
-from services.console.models import CompanyPublic, CompanyView, TimelineEntry, TimelineEntryPublic
+from services.console.models import (
+    CompanyPublic,
+    CompanyView,
+    StaffRecipient,
+    TimelineEntry,
+    TimelineEntryPublic,
+)
 from shared.auth import Principal, require
 from shared.service import ContextDep, ServiceContext
 from shared.settings import Settings
@@ -26,6 +40,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter()
 api_reader = require("admin", "advisor", "viewer", "service")
+service_only = require("service")
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
@@ -126,6 +141,20 @@ async def company_json(
         stage_label=domain.stage_label(view.stage),
         timeline=[TimelineEntryPublic(type=e.type, summary=e.summary, at=e.at) for e in timeline],
     )
+
+
+@router.get("/internal/recipients/{kind}/{staff_id}", tags=["internal"])
+async def recipient(
+    kind: str, staff_id: str, ctx: ContextDep, caller: Annotated[Principal, Depends(service_only)]
+) -> StaffRecipient:
+    """Name, e-mail and language of a staff member, for notifications at send time."""
+    if kind != "advisor":
+        raise HTTPException(404, f"no recipient kind {kind!r}; the console knows 'advisor'")
+    account = await staff_by_id(ctx, staff_id)
+    if account is None:
+        raise HTTPException(404, f"no staff account {staff_id!r}")
+    return StaffRecipient(name=account.name or account.email, email=account.email,
+                          language=account.language)
 
 
 async def _company(

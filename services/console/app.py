@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.console.api import make_templates, render, router
 from services.console.auth import SignInRequired, create_first_admin, redirect_to_login
-from services.console.handlers import EVENT_TOPICS, HANDLERS
+from services.console.handlers import EVENT_TOPICS, HANDLERS, count_journeys_by_stage
 from services.console.models import MODELS
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
@@ -24,12 +24,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         models=MODELS,
         routers=[router],
         title="EDIH operations console",
-        on_start=create_first_admin,
+        on_start=_on_start,
     )
     app.state.templates = make_templates(settings)
     app.add_exception_handler(SignInRequired, redirect_to_login)
     app.add_exception_handler(StarletteHTTPException, _page_or_json_error)
     return app
+
+
+async def _on_start(ctx: ServiceContext) -> None:
+    await create_first_admin(ctx)
+    async with ctx.db.transaction() as session:
+        await count_journeys_by_stage(session)
 
 
 async def _page_or_json_error(request: Request, error: Exception) -> Response:

@@ -73,6 +73,14 @@ async def authenticate(ctx: ServiceContext, email: str, password: str) -> StaffA
     return account if ok and account is not None else None
 
 
+async def staff_by_id(ctx: ServiceContext, staff_id: str) -> StaffAccount | None:
+    """The staff account with this id (ids travel in events as strings)."""
+    if not staff_id.isdigit():
+        return None
+    async with ctx.db.reading() as session:
+        return await session.get(StaffAccount, int(staff_id))
+
+
 async def create_first_admin(ctx: ServiceContext) -> None:
     """The administrator from settings, when the console has no staff account at all."""
     async with ctx.db.transaction() as session:

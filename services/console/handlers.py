@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
 from services.console import domain
 from services.console.models import CompanyView, TimelineEntry
@@ -17,6 +19,7 @@ from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
 from shared.contracts.notifications import NotificationSent
 from shared.db import insert_ignoring_duplicates
+from shared.metrics import JOURNEYS_BY_STAGE
 
 EVENT_TOPICS: tuple[str, ...] = tuple(sorted({c.topic for c in CONTRACTS if c.kind == "event"}))
 
@@ -61,6 +64,7 @@ async def on_company_registered(
         data.legal_name, data.kvk_number, data.region, data.cohort_status
     )
     await _record(session, event, "company-registered", summary, event.time)
+    await count_journeys_by_stage(session)
 
 
 async def on_journey_stage_changed(
@@ -73,6 +77,17 @@ async def on_journey_stage_changed(
     view.stage, view.stage_changed_at = state.stage, state.changed_at
     summary = domain.stage_change_summary(data.from_stage, data.to_stage, data.reason, data.actor)
     await _record(session, event, "journey-stage-changed", summary, data.at)
+    await count_journeys_by_stage(session)
+
+
+async def count_journeys_by_stage(session: AsyncSession) -> None:
+    """Set the journeys-per-stage gauge from the read model (stages with none read as 0)."""
+    await session.flush()
+    counts = dict(
+        (await session.execute(select(CompanyView.stage, func.count()).group_by(CompanyView.stage))).all()
+    )
+    for stage in {*domain.STAGE_LABELS, *(s for s in counts if s)}:
+        JOURNEYS_BY_STAGE.labels(stage).set(counts.get(stage, 0))
 
 
 async def on_notification_sent(

@@ -53,6 +53,8 @@ class StaffAccount(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True)
+    name: str = ""
+    language: str = "nl"
     password_hash: str
     role: str
     regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -83,3 +85,11 @@ class CompanyPublic(BaseModel):
     stage_changed_at: datetime | None
     registered_at: datetime | None
     timeline: list[TimelineEntryPublic]
+
+
+class StaffRecipient(BaseModel):
+    """A staff member as notifications needs them at send time."""
+
+    name: str
+    email: str
+    language: str

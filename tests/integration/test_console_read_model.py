@@ -189,3 +189,32 @@ async def test_the_json_api_reads_a_company_with_a_bearer_token(client, publishe
     other = await client.get(f"/api/companies/{company_id}",
                              headers={"Authorization": f"Bearer {elsewhere}"})
     assert other.status_code == 404
+
+
+async def test_notifications_can_resolve_an_advisor_but_nobody_else_can(client, settings):
+    service = {"Authorization": f"Bearer {issue_token(settings, 'notifications', 'service')}"}
+    admin = {"Authorization": f"Bearer {issue_token(settings, 'someone', 'admin')}"}
+    found = await client.get("/internal/recipients/advisor/1", headers=service)
+    assert found.status_code == 200
+    assert found.json() == {"name": settings.console_admin_email, "email": settings.console_admin_email,
+                            "language": "nl"}
+    assert (await client.get("/internal/recipients/advisor/1", headers=admin)).status_code == 403
+    assert (await client.get("/internal/recipients/advisor/999", headers=service)).status_code == 404
+    assert (await client.get("/internal/recipients/company/1", headers=service)).status_code == 404
+
+
+async def test_the_journeys_per_stage_gauge_follows_the_read_model(console, publisher, settings):
+    from prometheus_client import REGISTRY
+
+    def registered_now() -> float:
+        return REGISTRY.get_sample_value("edih_journeys", {"stage": "registered"}) or 0.0
+
+    before = registered_now()
+    company_id = str(uuid.uuid4())
+    await publish(publisher, settings, "company-registered", registration(company_id), "intake",
+                  REGISTERED_AT)
+
+    async def counted() -> bool:
+        return registered_now() == before + 1
+
+    await eventually(counted, message="one more journey in stage registered")
