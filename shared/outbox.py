@@ -150,8 +150,11 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay of %s failed; retrying", self.service)
                 await asyncio.sleep(1.0)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that arrives
+            # as the event is set (a notify right before stop), and stop() then waits for ever.
             try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.relay_interval_seconds)
+                async with asyncio.timeout(self.settings.relay_interval_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

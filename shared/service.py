@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
@@ -146,7 +147,8 @@ def build_app(
     @app.exception_handler(RequestValidationError)
     async def explain_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse(
-            {"message": describe_validation_errors(error.errors()), "detail": error.errors()},
+            {"message": describe_validation_errors(error.errors()),
+             "detail": jsonable_encoder(error.errors())},
             status_code=422,
         )
 
@@ -176,6 +178,10 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     """One readable sentence per error: where it is and what is wrong."""
     parts = []
     for error in errors:
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "invalid JSON")
+            parts.append(f"the request body is not valid JSON: {reason} (character {error['loc'][-1]})")
+            continue
         location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{location}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)

@@ -1,0 +1,26 @@
+"""Intake's wiring: the service context, its tables, routes and consumers, as one ASGI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.intake import api
+from services.intake.handlers import HANDLERS, TOPICS
+from services.intake.models import Company, Contact
+from shared.clock import Clock
+from shared.service import ServiceContext, build_app
+from shared.settings import Settings
+
+SERVICE = "intake"
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    ctx = ServiceContext.create(SERVICE, settings, clock)
+    if HANDLERS:
+        ctx.consumer(TOPICS, HANDLERS)
+    return build_app(
+        ctx,
+        models=[Company, Contact],
+        routers=[api.router, api.internal],
+        title="EDIH intake",
+    )

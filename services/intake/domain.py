@@ -1,0 +1,82 @@
+"""Intake's pure rules, without I/O: identifier and input formats, the primary contact, and the
+cohort decision for a new registration.
+
+Each check returns the normalised value or raises ValueError with a sentence a user can act on,
+so the HTTP models can use them as validators and the messages reach the caller as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal, Protocol, TypeVar, get_args
+
+from shared.contracts.intake import CohortStatus, Region
+
+Language = Literal["nl", "en"]
+
+REGIONS: tuple[Region, ...] = get_args(Region)
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "nl"
+
+# `\d` would also take other scripts' digits; KvK numbers are ASCII.
+_KVK = re.compile(r"[0-9]{8}")
+# A section letter and/or a division, then optional group and class digits: NACE as "C", "C25",
+# "25.62", "C25.62", and the Dutch SBI spelling "2562" or "25621".
+_NACE = re.compile(r"[A-Z]|(?:[A-Z])?[0-9]{2}(?:\.?[0-9]){0,3}")
+# Deliberately loose: the mail server is the real judge; this catches typing slips only.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+
+
+def check_kvk_number(value: str) -> str:
+    """A KvK number: exactly 8 digits, kept as a string (leading zeros matter)."""
+    kvk = value.strip()
+    if not _KVK.fullmatch(kvk):
+        raise ValueError(f"a KvK number has exactly 8 digits (e.g. 01234567), not {value!r}")
+    return kvk
+
+
+def check_region(value: str) -> Region:
+    region = value.strip().lower()
+    for known in REGIONS:
+        if region == known:
+            return known
+    raise ValueError(f"unknown region {value!r}; one of {', '.join(REGIONS)}")
+
+
+def check_nace_code(value: str) -> str:
+    """A NACE (or SBI) activity code; the cohort rule reads its section from it."""
+    code = value.strip().upper().replace(" ", "")
+    if not _NACE.fullmatch(code):
+        raise ValueError(f"{value!r} is not a NACE code (e.g. C25.62 or 25.62)")
+    return code
+
+
+def check_email(value: str) -> str:
+    email = value.strip()
+    if not _EMAIL.fullmatch(email):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return email
+
+
+class HasEmail(Protocol):
+    @property
+    def email(self) -> str | None: ...
+
+
+C = TypeVar("C", bound=HasEmail)
+
+
+def primary_contact(contacts: Sequence[C]) -> C | None:
+    """The contact messages go to: the first one with an e-mail address, in the order given."""
+    return next((contact for contact in contacts if contact.email), None)
+
+
+def cohort_status_for(*, region: Region, nace_code: str) -> CohortStatus:
+    """The cohort status of a company registering now.
+
+    Every registration is admitted for now. This is the one place the cohort rule lives: the quota
+    pools (waitlisted when full) and NACE section C eligibility (outside_cohort otherwise) will be
+    decided here, with the pool's occupancy passed in so the rule stays free of I/O.
+    """
+    return "admitted"

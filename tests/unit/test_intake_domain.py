@@ -1,0 +1,89 @@
+"""Intake's pure rules: KvK numbers, regions, NACE codes and e-mail formats, the primary contact,
+and the cohort decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from services.intake import domain
+
+
+@pytest.mark.parametrize("kvk", ["12345678", "01234567", "00000001", " 12345678 "])
+def test_a_kvk_number_of_eight_digits_is_accepted_with_its_leading_zeros(kvk: str) -> None:
+    assert domain.check_kvk_number(kvk) == kvk.strip()
+
+
+@pytest.mark.parametrize(
+    "kvk",
+    ["1234567", "123456789", "1234567a", "1234 5678", "", "123456789012", "١٢٣٤٥٦٧٨", "12345678\n9"],
+)
+def test_anything_but_eight_ascii_digits_is_not_a_kvk_number(kvk: str) -> None:
+    with pytest.raises(ValueError, match="8 digits"):
+        domain.check_kvk_number(kvk)
+
+
+@pytest.mark.parametrize(
+    ("given", "region"),
+    [("drenthe", "drenthe"), ("Groningen", "groningen"), (" FRIESLAND ", "friesland")],
+)
+def test_the_three_northern_regions_are_known(given: str, region: str) -> None:
+    assert domain.check_region(given) == region
+
+
+@pytest.mark.parametrize("region", ["utrecht", "noord-holland", "", "groningen-friesland"])
+def test_another_region_is_refused_naming_the_known_ones(region: str) -> None:
+    with pytest.raises(ValueError, match="drenthe, groningen, friesland"):
+        domain.check_region(region)
+
+
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [("C25.62", "C25.62"), ("25.62", "25.62"), ("c 25.62", "C25.62"), ("2562", "2562"),
+     ("25621", "25621"), ("C", "C"), ("C10", "C10")],
+)
+def test_nace_and_sbi_codes_are_accepted_and_normalised(given: str, code: str) -> None:
+    assert domain.check_nace_code(given) == code
+
+
+@pytest.mark.parametrize("code", ["", "manufacturing", "2", "C2", "25.62.1.9", "CC25", "25-62"])
+def test_text_that_is_no_activity_code_is_refused(code: str) -> None:
+    with pytest.raises(ValueError, match="not a NACE code"):
+        domain.check_nace_code(code)
+
+
+@pytest.mark.parametrize("email", ["anna@acme.nl", "a.b+intake@sub.example.co.uk", " anna@acme.nl "])
+def test_an_email_address_is_accepted(email: str) -> None:
+    assert domain.check_email(email) == email.strip()
+
+
+@pytest.mark.parametrize(
+    "email", ["not-an-email", "anna@", "@acme.nl", "anna@acme", "anna @acme.nl", "anna@@acme.nl",
+              "anna@acme..nl"]
+)
+def test_a_mistyped_email_address_is_refused(email: str) -> None:
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        domain.check_email(email)
+
+
+@dataclass
+class Person:
+    name: str
+    email: str | None
+
+
+def test_the_primary_contact_is_the_first_with_an_email_in_the_order_given() -> None:
+    contacts = [Person("no mail", None), Person("first", "a@x.nl"), Person("second", "b@x.nl")]
+    assert domain.primary_contact(contacts) == contacts[1]
+
+
+def test_there_is_no_primary_contact_without_an_email() -> None:
+    assert domain.primary_contact([Person("no mail", None)]) is None
+    assert domain.primary_contact([]) is None
+
+
+@pytest.mark.parametrize("region", domain.REGIONS)
+@pytest.mark.parametrize("nace_code", ["C25.62", "62.01"])
+def test_every_registration_is_admitted_for_now(region: domain.Region, nace_code: str) -> None:
+    assert domain.cohort_status_for(region=region, nace_code=nace_code) == "admitted"
