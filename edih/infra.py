@@ -81,7 +81,7 @@ def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[by
         if port_open(port, host):
             return
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode} before listening")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before listening")
         time.sleep(0.1)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 

@@ -17,9 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import ContextRepo, KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -108,7 +108,8 @@ class EventConsumer:
         self._subscriber(self.on_record)
 
     async def on_record(self, message: KafkaMessage, context: ContextRepo) -> None:
-        record = message.raw_message
+        # A subscriber of single records (not batches) gets one ConsumerRecord.
+        record = cast(ConsumerRecord, message.raw_message)
         await self.process(
             record.value or b"",
             topic=record.topic,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 
 from faststream.kafka import KafkaBroker
@@ -18,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, func, select
 
+from shared.background import WakeableLoop
 from shared.clock import Clock
 from shared.contracts import CONTENT_TYPE, build_event
 from shared.contracts.base import EventData
@@ -115,49 +117,28 @@ class OutboxRelay:
         self.service = service
         self.clock = clock
         self.marker_topic = settings.topic(f"edih.{service}.relay-marker")
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = WakeableLoop(f"outbox relay of {service}", self._step,
+                                  settings.relay_interval_seconds)
+        self._last_broker_check = 0.0
 
     def notify(self) -> None:
         """Publish soon: something was just committed to the outbox."""
-        self._wake.set()
+        self._loop.wake()
 
     async def start(self) -> None:
         await self.check_broker()
-        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
+        self._last_broker_check = time.monotonic()
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        last_check = asyncio.get_running_loop().time()
-        while True:
-            try:
-                now = asyncio.get_running_loop().time()
-                if now - last_check >= self.settings.broker_check_interval_seconds:
-                    last_check = now
-                    await self.check_broker()
-                while await self.publish_pending():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay of %s failed; retrying", self.service)
-                await asyncio.sleep(1.0)
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that arrives
-            # as the event is set (a notify right before stop), and stop() then waits for ever.
-            try:
-                async with asyncio.timeout(self.settings.relay_interval_seconds):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    async def _step(self) -> None:
+        if time.monotonic() - self._last_broker_check >= self.settings.broker_check_interval_seconds:
+            self._last_broker_check = time.monotonic()
+            await self.check_broker()
+        while await self.publish_pending():
+            pass
 
     async def check_broker(self) -> bool:
         """Republish every retained row when the broker is new (our marker topic is gone).
