@@ -12,8 +12,10 @@ import pytest
 from shared.contracts import CONTRACTS, CloudEvent, UnknownEventType, build_event, parse_data
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.published import (
+    ASYNCAPI_DOC,
     EVENTS_DOC,
     SCHEMA_DIR,
+    asyncapi_document,
     breaking_changes,
     events_markdown,
     schema_files,
@@ -66,6 +68,13 @@ def test_a_breaking_change_is_named(current, problem):
 def test_a_new_optional_field_is_compatible():
     current = {**BASE, "properties": {**BASE["properties"], "extra": {"type": "string"}}}
     assert breaking_changes(BASE, current) == []
+
+
+def test_the_asyncapi_document_is_generated_from_the_registry():
+    document = json.loads(ASYNCAPI_DOC.read_text())
+    assert document == json.loads(asyncapi_document()), "contracts/asyncapi.json is stale: `make docs`"
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert addresses == {c.topic for c in CONTRACTS}
 
 
 def test_the_events_document_is_generated_from_the_registry():
