@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install up down status test test-unit bench lint docs clean
+.PHONY: install up down status test test-unit bench lint docs migration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ lint: install
 
 docs: install ## regenerate docs/events.md and the JSON Schemas from the contracts registry
 	$(BIN)/python -m shared.contracts
+
+migration: install ## a new revision from model changes: make migration SERVICE=intake MESSAGE="..."
+	$(BIN)/python -m shared.migrations revision $(SERVICE) -m "$(MESSAGE)"
 
 clean:
 	rm -rf .edih
