@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
 
 from shared.contracts import CONTRACTS
 from shared.settings import Settings
@@ -30,6 +32,8 @@ def make_broker(settings: Settings, service: str) -> KafkaBroker:
         graceful_timeout=10.0,
         logger=logging.getLogger(f"edih.{service}.kafka"),
         log_level=logging.DEBUG,
+        # FastStream's own metrics (messages received and published, processing time, errors).
+        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"edih-{service}")],
     )
 
 
