@@ -6,7 +6,7 @@ One `Settings` object describes one deployment of one hub. Every service takes i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -132,3 +132,61 @@ class Settings(BaseSettings):
     def mail_dir(self) -> Path:
         """The Maildir the embedded mail catcher writes and the console reads."""
         return self.mail_catcher_dir or self.data_dir / "mail"
+
+    # Notifications (issue 5). Reminders a company gets per business day; the rest wait a day.
+    notification_max_reminders_per_day: int = Field(2, ge=1)
+    # Attempts at one delivery before it is marked failed (staff are alerted), and the backoff.
+    notification_max_attempts: int = Field(20, ge=1)
+    notification_retry_base_seconds: float = Field(1.0, gt=0)
+    notification_retry_cap_seconds: float = Field(600.0, gt=0)
+    # Webhooks for staff tools: message type -> receiver URLs, e.g.
+    # EDIH_NOTIFICATION_WEBHOOKS='{"staff-alert": ["https://chat.example/hook"]}'. Each request of
+    # that type is also POSTed, signed with the secret, to every URL listed.
+    notification_webhooks: dict[str, list[str]] = Field(default_factory=dict)
+    notification_webhook_secret: str = "edih-local-webhook-secret-change-me"
+    # Staff accounts (console ids) e-mailed when a delivery fails for good.
+    notification_alert_staff_ids: list[str] = Field(default_factory=list)
+    # Unsubscribe links: how long they work, and the public base URL they point to
+    # (notifications_url when unset).
+    notification_unsubscribe_ttl_days: int = Field(180, ge=1)
+    notification_public_url: str | None = None
+
+    # Journey (issue 4). Every duration of the CompanyJourney is a setting, so a demo can compress
+    # months into minutes (ISO 8601 durations or seconds, e.g. EDIH_JOURNEY_FOLLOW_UP_AFTER=PT3M).
+    # An intake not scheduled this many business days (hub calendar) after admission alerts the
+    # advisor; `journey_intake_alert_after`, when set, replaces the business days by a plain duration.
+    journey_intake_alert_business_days: int = Field(5, ge=1)
+    journey_intake_alert_after: timedelta | None = None
+    # After the questionnaire invitation: reminders to the company, then escalation to the advisor.
+    journey_questionnaire_reminders: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(days=7), timedelta(days=14)]
+    )
+    journey_questionnaire_escalation_after: timedelta = timedelta(days=21)
+    # Follow-up: the T1 invitation this long after the last service ended, reminders after the
+    # invitation, and the window after which the journey closes without follow-up.
+    journey_follow_up_after: timedelta = timedelta(days=183)
+    journey_follow_up_reminders: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(days=7), timedelta(days=14)]
+    )
+    journey_follow_up_window: timedelta = timedelta(days=60)
+    # How long an ended journey still records late facts before its workflow completes.
+    journey_keep_after_end: timedelta = timedelta(days=90)
+    # The advisor (a console staff account id) of a region until intake names one, e.g.
+    # EDIH_JOURNEY_DEFAULT_ADVISORS='{"drenthe": "7", "groningen": "8", "friesland": "8"}'.
+    journey_default_advisors: dict[str, str] = Field(default_factory=dict)
+    # Continue-as-new when the history has this many events (Temporal also suggests it itself).
+    journey_history_threshold: int = Field(10_000, ge=10)
+    # Attempts at fetching a questionnaire link from intake before a message goes without it.
+    journey_link_attempts: int = Field(5, ge=1)
+
+    # Intake (issue 3). The cohort's quota pools: places per pool, and the regions each pool serves.
+    intake_pool_sizes: dict[str, int] = Field(
+        default_factory=lambda: {"drenthe": 80, "groningen-friesland": 80}
+    )
+    intake_pool_regions: dict[str, list[str]] = Field(
+        default_factory=lambda: {"drenthe": ["drenthe"], "groningen-friesland": ["groningen", "friesland"]}
+    )
+    # The questionnaire invitation link: how long it works, and the public base URL it points to
+    # (intake_url when unset).
+    intake_questionnaire_link_ttl_days: int = Field(42, ge=1)
+    intake_public_url: str | None = None

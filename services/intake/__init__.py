@@ -1,2 +1,3 @@
-"""The intake service: companies and their contacts, registration into the cohort, and the
-`company-registered` event. Later: intake interviews, DMA T0/T1, needs and region quotas."""
+"""The intake service: the company registry and its contacts, the cohort's quota pools, the intake
+interview, the digital maturity assessments (T0/T1, questionnaire data in `questionnaire/`), the
+plan of services, exits, and the export and erasure of personal data."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake import api
+from services.intake.api import ROUTERS
 from services.intake.handlers import HANDLERS, TOPICS
-from services.intake.models import Company, Contact
+from services.intake.models import MODELS
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
@@ -18,9 +18,4 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     ctx = ServiceContext.create(SERVICE, settings, clock)
     if HANDLERS:
         ctx.consumer(TOPICS, HANDLERS)
-    return build_app(
-        ctx,
-        models=[Company, Contact],
-        routers=[api.router, api.internal],
-        title="EDIH intake",
-    )
+    return build_app(ctx, models=MODELS, routers=ROUTERS, title="EDIH intake")

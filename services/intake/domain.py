@@ -1,5 +1,6 @@
-"""Intake's pure rules, without I/O: identifier and input formats, the primary contact, and the
-cohort decision for a new registration.
+"""Intake's pure rules, without I/O: identifier and input formats (KvK, VAT, NACE, e-mail,
+website) and the primary contact. The cohort rules live in `cohort`, DMA scoring in `dma`, the plan
+proposal in `plan`.
 
 Each check returns the normalised value or raises ValueError with a sentence a user can act on,
 so the HTTP models can use them as validators and the messages reach the caller as they are.
@@ -11,9 +12,14 @@ import re
 from collections.abc import Sequence
 from typing import Literal, Protocol, TypeVar, get_args
 
-from shared.contracts.intake import CohortStatus, Region
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.nl import btw
+
+from services.intake import cohort
+from shared.contracts.intake import Region
 
 Language = Literal["nl", "en"]
+SizeClass = Literal["1-9", "10-49", "50-249", "250+"]
 
 REGIONS: tuple[Region, ...] = get_args(Region)
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -26,6 +32,8 @@ _KVK = re.compile(r"[0-9]{8}")
 _NACE = re.compile(r"[A-Z]|(?:[A-Z])?[0-9]{2}(?:\.?[0-9]){0,3}")
 # Deliberately loose: the mail server is the real judge; this catches typing slips only.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_VAT = re.compile(r"NL[0-9]{9}B[0-9]{2}")
+_WEBSITE = re.compile(r"(?:https?://)?[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def check_kvk_number(value: str) -> str:
@@ -49,7 +57,29 @@ def check_nace_code(value: str) -> str:
     code = value.strip().upper().replace(" ", "")
     if not _NACE.fullmatch(code):
         raise ValueError(f"{value!r} is not a NACE code (e.g. C25.62 or 25.62)")
+    cohort.nace_section(code)  # a division that does not exist, or a contradicting letter
     return code
+
+
+def check_vat_number(value: str) -> str:
+    """A Dutch VAT number (btw-id): NL + 9 digits + B + 2 digits, passing the 11-test or mod 97."""
+    # stdnum pads a short number with zeros; the format has exactly 9 digits, so check it first.
+    spelled = re.sub(r"[\s.-]", "", value).upper()
+    try:
+        if not _VAT.fullmatch(spelled):
+            raise StdnumError
+        return "NL" + btw.validate(spelled)
+    except StdnumError:
+        raise ValueError(
+            f"{value!r} is not a valid Dutch VAT number (NL, 9 digits, B, 2 digits, e.g. NL004495445B01)"
+        ) from None
+
+
+def check_website(value: str) -> str:
+    website = value.strip()
+    if not _WEBSITE.fullmatch(website):
+        raise ValueError(f"{value!r} is not a website address (e.g. https://www.example.nl)")
+    return website if "://" in website else f"https://{website}"
 
 
 def check_email(value: str) -> str:
@@ -70,13 +100,3 @@ C = TypeVar("C", bound=HasEmail)
 def primary_contact(contacts: Sequence[C]) -> C | None:
     """The contact messages go to: the first one with an e-mail address, in the order given."""
     return next((contact for contact in contacts if contact.email), None)
-
-
-def cohort_status_for(*, region: Region, nace_code: str) -> CohortStatus:
-    """The cohort status of a company registering now.
-
-    Every registration is admitted for now. This is the one place the cohort rule lives: the quota
-    pools (waitlisted when full) and NACE section C eligibility (outside_cohort otherwise) will be
-    decided here, with the pool's occupancy passed in so the rule stays free of I/O.
-    """
-    return "admitted"

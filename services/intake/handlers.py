@@ -1,7 +1,8 @@
 """Intake's event handler table: short event name -> handler, and the topics they come from.
 
-Intake consumes no events yet: it is where the journey starts. When it does (e.g. a place freed in
-a quota pool), the handlers go here and `app.create_app` subscribes them.
+Intake consumes no events yet: it is where the journey starts. When the network service publishes
+referrals out (which free a place: `places.leave(..., "referred_out")`), the handler goes here and
+`app.create_app` subscribes it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,19 +40,43 @@ class Intake:
     app: FastAPI
     client: httpx.AsyncClient
     settings: Settings
+    clock: FixedClock
 
     @property
     def ctx(self) -> ServiceContext:
         return self.app.state.ctx
 
-    def auth(self, role: Role, **headers: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(self.settings, 'tester', role)}", **headers}
+    def auth(self, role: Role, regions: list[str] | None = None, **headers: str) -> dict[str, str]:
+        """Headers with a token of `role`; an advisor works in every region unless `regions` says."""
+        if regions is None and role == "advisor":
+            regions = ["drenthe", "groningen", "friesland"]
+        token = issue_token(self.settings, "tester", role, regions=regions)
+        return {"Authorization": f"Bearer {token}", **headers}
 
     async def register(
         self, body: dict[str, Any], role: Role = "admin", key: str | None = None
     ) -> httpx.Response:
         headers = self.auth(role) if key is None else self.auth(role, **{"Idempotency-Key": key})
         return await self.client.post("/companies", json=body, headers=headers)
+
+    async def call(
+        self, method: str, url: str, body: Any = None, role: Role | None = "admin", **params: Any
+    ) -> httpx.Response:
+        """A request as staff of `role` (None: without a token)."""
+        headers = self.auth(role) if role else {}
+        return await self.client.request(method, url, json=body, headers=headers, params=params or None)
+
+    async def events(self, name: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(short name, data) of every event in intake's outbox, in order, or only those of `name`."""
+        async with self.ctx.db.reading() as session:
+            rows = (await session.execute(select(OutboxRecord).order_by(OutboxRecord.seq))).scalars().all()
+        found = []
+        for row in rows:
+            event = CloudEvent.from_bytes(row.payload)
+            short = event.type.removeprefix("eu.edih.intake.").removesuffix(".v1")
+            if name is None or short == name:
+                found.append((short, event.data))
+        return found
 
     async def count(self, model: type[SQLModel]) -> int:
         async with self.ctx.db.reading() as session:
@@ -62,13 +87,21 @@ class Intake:
         return {m.__name__: await self.count(m) for m in (Company, Contact, OutboxRecord, StoredResponse)}
 
 
-@pytest.fixture
-async def intake(settings: Settings) -> AsyncIterator[Intake]:
-    app = create_app(settings, FixedClock(NOW))
+@asynccontextmanager
+async def running_intake(settings: Settings) -> AsyncIterator[Intake]:
+    """The intake service in-process at a fixed moment, with a client to call it."""
+    clock = FixedClock(NOW)
+    app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as client:
-            yield Intake(app, client, settings)
+            yield Intake(app, client, settings, clock)
+
+
+@pytest.fixture
+async def intake(settings: Settings) -> AsyncIterator[Intake]:
+    async with running_intake(settings) as running:
+        yield running
 
 
 def registration(kvk_number: Any = "01234567", **fields: Any) -> dict[str, Any]:
@@ -255,22 +288,26 @@ BAD_INPUT = {
     "no legal name": ({k: v for k, v in registration().items() if k != "legal_name"},
                       "legal_name: Field required"),
     "not a nace code": (registration(nace_code="metal"), "not a NACE code"),
+    "nace letter against its division": (registration(nace_code="C62.01"), "division 62 is in section J"),
+    "vat number failing the checks": (registration(vat_number="NL004495446B01"), "not a valid Dutch VAT"),
+    "unknown size class": (registration(size_class="10-50"), "size_class"),
+    "foundation year out of range": (registration(foundation_year=1066), "foundation_year"),
+    "not a website": (registration(website="staalbouw"), "not a website address"),
     "malformed JSON": (b'{"kvk_number": "01234567", "legal_name": ', "JSON"),
 }
 
 
-@pytest.mark.parametrize("case", BAD_INPUT)
-async def test_bad_input_is_422_with_a_clear_message_and_writes_nothing(intake: Intake, case: str):
-    body, message = BAD_INPUT[case]
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+async def test_bad_input_is_422_with_a_clear_message_and_writes_nothing(intake: Intake):
+    for case, (body, message) in BAD_INPUT.items():
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
 
-    response = await intake.client.post(
-        "/companies", content=content,
-        headers=intake.auth("admin", **{"Content-Type": "application/json", "Idempotency-Key": case}),
-    )
+        response = await intake.client.post(
+            "/companies", content=content,
+            headers=intake.auth("admin", **{"Content-Type": "application/json", "Idempotency-Key": case}),
+        )
 
-    assert response.status_code == 422, response.text
-    assert message in response.json()["message"]
+        assert response.status_code == 422, (case, response.text)
+        assert message in response.json()["message"], case
     assert await intake.counts() == {"Company": 0, "Contact": 0, "OutboxRecord": 0, "StoredResponse": 0}
 
 
@@ -328,3 +365,44 @@ async def test_an_unknown_recipient_kind_or_company_is_404(intake: Intake):
     assert "primary-contact" in unknown_kind.json()["detail"]
     assert unknown_company.status_code == 404
     assert "no company" in unknown_company.json()["detail"]
+
+
+async def test_the_optional_registry_fields_are_checked_normalised_and_read_back(intake: Intake):
+    response = await intake.register(registration(
+        vat_number="nl 0044.95.445.B01", size_class="10-49", foundation_year=1987,
+        website="staalbouw-noord.nl",
+    ))
+
+    assert response.status_code == 201, response.text
+    company = response.json()
+    assert (company["vat_number"], company["size_class"], company["foundation_year"], company["website"]) == (
+        "NL004495445B01", "10-49", 1987, "https://staalbouw-noord.nl"
+    )
+    assert (company["pool"], company["waitlist_position"], company["exit_status"]) == ("drenthe", None, None)
+    read = await intake.call("GET", f"/companies/{company['id']}", role="viewer")
+    assert read.json() == company
+
+
+async def test_an_advisor_works_only_on_the_companies_of_its_regions(intake: Intake):
+    drenthe = (await intake.register(registration())).json()
+    friesland_advisor = intake.auth("advisor", regions=["friesland"])
+
+    read = await intake.client.get(f"/companies/{drenthe['id']}", headers=friesland_advisor)
+    listed = await intake.client.get("/companies", headers=friesland_advisor)
+    changed = await intake.client.patch(f"/companies/{drenthe['id']}", json={"size_class": "1-9"},
+                                        headers=friesland_advisor)
+    registered = await intake.client.post("/companies", json=registration("76543210"),
+                                          headers=friesland_advisor)
+    own = await intake.client.post("/companies", json=registration("76543210", region="friesland"),
+                                   headers=friesland_advisor)
+
+    assert (read.status_code, changed.status_code) == (404, 404)
+    assert listed.json() == []
+    assert registered.status_code == 403
+    assert "its own regions (friesland)" in registered.json()["detail"]
+    assert own.status_code == 201
+    assert [c["id"] for c in (await intake.client.get("/companies", headers=friesland_advisor)).json()] == [
+        own.json()["id"]
+    ]
+    viewer = await intake.client.get(f"/companies/{drenthe['id']}", headers=intake.auth("viewer"))
+    assert viewer.status_code == 200

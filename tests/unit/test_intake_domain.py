@@ -1,5 +1,5 @@
-"""Intake's pure rules: KvK numbers, regions, NACE codes and e-mail formats, the primary contact,
-and the cohort decision."""
+"""Intake's pure rules: KvK and VAT numbers, regions, NACE codes, e-mail and website formats, and
+the primary contact."""
 
 from __future__ import annotations
 
@@ -83,7 +83,46 @@ def test_there_is_no_primary_contact_without_an_email() -> None:
     assert domain.primary_contact([]) is None
 
 
-@pytest.mark.parametrize("region", domain.REGIONS)
-@pytest.mark.parametrize("nace_code", ["C25.62", "62.01"])
-def test_every_registration_is_admitted_for_now(region: domain.Region, nace_code: str) -> None:
-    assert domain.cohort_status_for(region=region, nace_code=nace_code) == "admitted"
+@pytest.mark.parametrize(
+    ("given", "vat"),
+    [("NL004495445B01", "NL004495445B01"), ("nl 0044.95.445.B01", "NL004495445B01"),
+     # the 11-test (RSIN-based), mod 97 (sole trader), another sub-number
+     ("NL000099998B57", "NL000099998B57"), ("NL004495445B02", "NL004495445B02")],
+)
+def test_a_dutch_vat_number_passing_either_check_is_accepted(given: str, vat: str) -> None:
+    assert domain.check_vat_number(given) == vat
+
+
+@pytest.mark.parametrize(
+    "vat", ["NL004495445B00", "NL004495446B01", "NL00449544B01", "DE004495445B01", "NL004495445", "", "x"]
+)
+def test_a_vat_number_failing_format_or_checksum_is_refused(vat: str) -> None:
+    with pytest.raises(ValueError, match="not a valid Dutch VAT number"):
+        domain.check_vat_number(vat)
+
+
+@pytest.mark.parametrize(
+    ("given", "website"),
+    [("https://www.acme.nl", "https://www.acme.nl"), ("acme.nl", "https://acme.nl"),
+     ("http://acme.nl/over-ons", "http://acme.nl/over-ons")],
+)
+def test_a_website_is_accepted_with_a_scheme(given: str, website: str) -> None:
+    assert domain.check_website(given) == website
+
+
+@pytest.mark.parametrize("website", ["acme", "mailto:a@acme.nl", "https://", "acme .nl"])
+def test_text_that_is_no_website_is_refused(website: str) -> None:
+    with pytest.raises(ValueError, match="not a website"):
+        domain.check_website(website)
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [("C62.01", "division 62 is in section J, not C"), ("J25", "division 25 is in section C, not J"),
+     ("34.10", "no NACE division 34"), ("Z", "no NACE section Z")],
+)
+def test_a_code_whose_letter_contradicts_its_division_or_that_does_not_exist_is_refused(
+    code: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        domain.check_nace_code(code)

@@ -1,0 +1,103 @@
+"""What intake's routes share: the role dependencies, loading a company and its contacts, the
+public shape of a company, the audit log, and the guard that a company is in the programme."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from services.intake.models import AuditEntry, Company, CompanyPublic, Contact, ContactPublic
+from services.intake.records import Intake
+from shared.auth import Principal, require
+from shared.idempotency import Work, run_idempotent
+from shared.service import ServiceContext
+
+StaffWriter = Annotated[Principal, Depends(require("admin", "advisor"))]
+StaffReader = Annotated[Principal, Depends(require("admin", "advisor", "viewer"))]
+SERVICE = Depends(require("service"))
+
+
+def now_utc(ctx: ServiceContext) -> datetime:
+    """Now, in UTC as the database gives it back: a POST's answer and a later GET agree."""
+    return ctx.clock.now().astimezone(UTC)
+
+
+async def company_or_404(
+    session: AsyncSession, ctx: ServiceContext, company_id: str, *, staff: Principal | None = None,
+    for_update: bool = False,
+) -> Company:
+    """The company of this hub with `company_id`. For an advisor (`staff`), a company outside its
+    regions reads as absent, as in the console."""
+    query = select(Company).where(Company.id == company_id, Company.hub_id == ctx.settings.hub_id)
+    if for_update:
+        query = query.with_for_update()
+    company = (await session.execute(query)).scalar_one_or_none()
+    if company is None or (staff is not None and not may_act_on(staff, company.region)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no company with id {company_id}")
+    return company
+
+
+def may_act_on(staff: Principal, region: str) -> bool:
+    """Advisors work on the companies of their regions; admins and viewers on the whole hub."""
+    return staff.role != "advisor" or region in staff.regions
+
+
+def require_in_programme(company: Company) -> None:
+    """409 unless the company holds a place and has not left."""
+    if company.exit_status is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"company {company.id} has left the programme ({company.exit_status})"
+        )
+    if company.cohort_status != "admitted":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"company {company.id} is {company.cohort_status}, not admitted"
+        )
+
+
+async def contacts_of(session: AsyncSession, company_ids: Sequence[str]) -> defaultdict[str, list[Contact]]:
+    """The contacts of each of `company_ids`, in the order the client gave them."""
+    by_company: defaultdict[str, list[Contact]] = defaultdict(list)
+    if not company_ids:
+        return by_company
+    query = select(Contact).where(col(Contact.company_id).in_(company_ids)).order_by(col(Contact.position))
+    for contact in (await session.execute(query)).scalars():
+        by_company[contact.company_id].append(contact)
+    return by_company
+
+
+async def intake_of(session: AsyncSession, company_id: str) -> Intake | None:
+    query = select(Intake).where(Intake.company_id == company_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def public(company: Company, contacts: Sequence[Contact]) -> CompanyPublic:
+    public_contacts = [ContactPublic.model_validate(c) for c in contacts]
+    return CompanyPublic.model_validate(company, update={"contacts": public_contacts})
+
+
+def audit(
+    session: AsyncSession, ctx: ServiceContext, actor: str, company_id: str, action: str,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Log who did what to a company, in the caller's transaction (no contact data in `changes`)."""
+    session.add(
+        AuditEntry(
+            hub_id=ctx.settings.hub_id, company_id=company_id, actor=actor, action=action,
+            changes=changes or {}, at=now_utc(ctx),
+        )
+    )
+
+
+async def write(ctx: ServiceContext, request: Request, work: Work) -> JSONResponse:
+    """Run a write in one transaction (safe to retry with an `Idempotency-Key`), then wake the
+    outbox relay for the events it recorded."""
+    response = await run_idempotent(ctx.db, ctx.clock, request, work)
+    ctx.relay.notify()
+    return response
