@@ -1,7 +1,11 @@
-"""The notifications service: it turns `notification-requested` commands into e-mails.
+"""The notifications service: it turns `notification-requested` commands into e-mails and webhooks.
 
-A command is recorded as a pending delivery (once per notification id); a background sender
-resolves the recipient with the owning service at send time, renders the Jinja2 template in the
-recipient's language (Dutch by default), sends it over SMTP and publishes `notification-sent`
-through the outbox.
+A command is recorded as pending deliveries (once per notification id): the e-mail to the recipient
+named by reference, plus one per webhook configured for its message type. Transactional messages
+and staff alerts are due at once; reminders and information in business hours, reminders at most a
+set number per company per day. A background sender resolves the recipient with the owning service
+at send time, respects opt-outs of non-essential messages, renders the Jinja2 template in the
+recipient's language (Dutch by default) and sends, retrying with backoff; it publishes
+`notification-sent`, or after the last attempt `notification-failed` and a staff alert, through the
+outbox. See docs/notifications.md.
 """

@@ -1,12 +1,14 @@
-"""Wiring of notifications: its context, the command consumer, the sender task and the routes."""
+"""Wiring of notifications: its context, the consumer (commands, and intake's events for erasure),
+the sender task and the routes."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.notifications.api import router
-from services.notifications.handlers import HANDLERS
-from services.notifications.models import Delivery
+from services.notifications import webhooks
+from services.notifications.api import public, router
+from services.notifications.handlers import make_handlers
+from services.notifications.models import MODELS
 from services.notifications.sender import Sender
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
@@ -16,9 +18,10 @@ SERVICE = "notifications"
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    webhooks.refuse_placeholder_secret(settings)
     ctx = ServiceContext.create(SERVICE, settings, clock)
     sender = Sender(ctx)
-    consumer = ctx.consumer(["edih.notifications.commands"], HANDLERS)
+    consumer = ctx.consumer(["edih.notifications.commands", "edih.intake.events"], make_handlers(ctx))
 
     def after_commit() -> None:
         # A recorded request wakes the sender at once, so a welcome goes out within a second
@@ -35,7 +38,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         await sender.stop()
 
     app = build_app(
-        ctx, models=[Delivery], routers=[router], title="EDIH notifications",
+        ctx, models=MODELS, routers=[router, public], title="EDIH notifications",
         on_start=on_start, on_stop=on_stop,
     )
     app.state.sender = sender

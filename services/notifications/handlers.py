@@ -1,45 +1,145 @@
-"""Event handlers of notifications: a requested notification becomes a pending delivery.
+"""Event handlers of notifications: a requested notification becomes pending deliveries; an erasure
+removes the contacts' personal data from the delivery log.
 
 Each handler runs in the consumer's transaction together with its inbox row. A notification id
 seen before (the same command again, or a new command repeating an old request) changes nothing,
-so a repeated request never sends twice.
+so a repeated request never sends twice. When a request is held (business hours, the daily reminder
+cap), `notification-scheduled` says until when.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
-from services.notifications.models import Delivery
-from shared.contracts import CloudEvent
-from shared.contracts.notifications import NotificationRequested
+from services.notifications import domain, webhooks
+from services.notifications.models import Delivery, DeliveryAttempt
+from shared.contracts import CloudEvent, derived_event_id
+from shared.contracts.intake import ContactsErased
+from shared.contracts.notifications import NotificationRequested, NotificationScheduled
 from shared.db import insert_ignoring_duplicates
 from shared.inbox import Handler
+from shared.service import ServiceContext
 
 
-async def record_request(session: AsyncSession, event: CloudEvent, data: NotificationRequested) -> None:
-    await insert_ignoring_duplicates(
-        session,
-        Delivery,
-        {
-            "notification_id": data.notification_id,
-            "hub_id": data.hub_id,
-            "company_id": data.company_id,
-            "message_type": data.message_type,
-            "urgency": data.urgency,
-            "channel": "email",
-            "recipient_service": data.recipient.service,
-            "recipient_kind": data.recipient.kind,
-            "recipient_ref_id": data.recipient.id,
-            "context": data.context,
-            "status": "pending",
-            "attempts": 0,
-            # The moment of the request, so a command republished after a broker loss keeps it.
-            "created_at": event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC),
-        },
-        conflict_on=["notification_id"],
+async def reminders_per_day(
+    session: AsyncSession, ctx: ServiceContext, company_id: str, now: datetime
+) -> dict[date, int]:
+    """A company's e-mailed reminders that are due or sent, counted by their local day."""
+    rows = await session.execute(
+        select(Delivery.send_at).where(
+            col(Delivery.company_id) == company_id,
+            col(Delivery.urgency) == "reminder",
+            col(Delivery.channel) == "email",
+            col(Delivery.status).in_(["pending", "sent"]),
+            col(Delivery.send_at) >= now - timedelta(days=1),
+        )
     )
+    counts: dict[date, int] = {}
+    for (send_at,) in rows:
+        day = domain.local_day(send_at, ctx.calendar)
+        counts[day] = counts.get(day, 0) + 1
+    return counts
 
 
-HANDLERS: dict[str, Handler] = {"notification-requested": record_request}
+async def plan_request(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    data: NotificationRequested,
+    *,
+    requested_at: datetime,
+    email: bool = True,
+    with_webhooks: bool = True,
+) -> bool:
+    """Record the deliveries of one request: the e-mail and one per webhook configured for its type.
+
+    Returns False when the request was seen before (nothing is recorded twice).
+    """
+    now = ctx.clock.now()
+    send_at = domain.send_time(
+        data.urgency, now, ctx.calendar,
+        cap=ctx.settings.notification_max_reminders_per_day,
+        reminders_per_day=await reminders_per_day(session, ctx, data.company_id, now)
+        if domain.counts_to_cap(data.urgency) else {},
+    )
+    common = {
+        "notification_id": data.notification_id,
+        "hub_id": data.hub_id,
+        "company_id": data.company_id,
+        "message_type": data.message_type,
+        "urgency": data.urgency,
+        "recipient_service": data.recipient.service,
+        "recipient_kind": data.recipient.kind,
+        "recipient_ref_id": data.recipient.id,
+        "context": data.context,
+        "status": "pending",
+        "attempts": 0,
+        "send_at": send_at,
+        "created_at": requested_at,
+    }
+    rows = [{**common, "delivery_key": data.notification_id, "channel": "email"}] if email else []
+    for url in webhooks.receivers(ctx.settings, data.message_type) if with_webhooks else []:
+        ref = webhooks.webhook_ref(url)
+        rows.append({**common, "delivery_key": f"{data.notification_id}#webhook-{ref}",
+                     "channel": "webhook", "webhook_ref": ref, "destination": webhooks.display(url)})
+    fresh = False
+    for row in rows:
+        inserted = await insert_ignoring_duplicates(session, Delivery, row, conflict_on=["delivery_key"])
+        fresh = fresh or inserted
+    if not fresh:
+        return False
+    if send_at > now:
+        await ctx.outbox.add(
+            session, "notification-scheduled",
+            NotificationScheduled(
+                hub_id=data.hub_id, company_id=data.company_id, notification_id=data.notification_id,
+                message_type=data.message_type, send_at=send_at,
+            ),
+            event_id=derived_event_id("notification-scheduled", data.notification_id),
+        )
+    return True
+
+
+async def erase_contacts(session: AsyncSession, ctx: ServiceContext, company_id: str) -> None:
+    """Clear the company's contacts' addresses and any address in error texts; cancel what is
+    still pending to them (there is no one left to resolve)."""
+    now = ctx.clock.now()
+    await session.execute(
+        update(Delivery)
+        .where(col(Delivery.company_id) == company_id, col(Delivery.status) == "pending",
+               col(Delivery.recipient_service) == "intake")
+        .values(status="cancelled", last_error="the company's contacts were erased")
+    )
+    deliveries = (
+        await session.execute(select(Delivery).where(col(Delivery.company_id) == company_id))
+    ).scalars().all()
+    for delivery in deliveries:
+        delivery.recipient_email = None
+        delivery.last_error = domain.scrub_personal_data(delivery.last_error)
+        delivery.erased_at = now
+    ids = [d.id for d in deliveries]
+    attempts = (
+        await session.execute(select(DeliveryAttempt).where(col(DeliveryAttempt.delivery_id).in_(ids)))
+    ).scalars().all()
+    for attempt in attempts:
+        attempt.error = domain.scrub_personal_data(attempt.error)
+    await session.flush()
+
+
+def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
+    """The handler table, bound to the service's context."""
+
+    async def on_notification_requested(
+        session: AsyncSession, event: CloudEvent, data: NotificationRequested
+    ) -> None:
+        # The moment of the request, so a command republished after a broker loss keeps it.
+        requested_at = event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC)
+        await plan_request(session, ctx, data, requested_at=requested_at)
+
+    async def on_contacts_erased(session: AsyncSession, event: CloudEvent, data: ContactsErased) -> None:
+        await erase_contacts(session, ctx, data.company_id)
+
+    return {"notification-requested": on_notification_requested, "contacts-erased": on_contacts_erased}

@@ -49,8 +49,10 @@ def compose(
     language: str,
     rendered: RenderedMessage,
     at: datetime,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
-    """The e-mail: plain text with an HTML alternative."""
+    """The e-mail: plain text with an HTML alternative; a non-essential one carries its
+    unsubscribe link in the headers too, so mail clients offer one-click unsubscribe (RFC 8058)."""
     message = EmailMessage()
     message["From"] = settings.mail_from
     try:
@@ -61,6 +63,9 @@ def compose(
     message["Date"] = format_datetime(at)
     message["Message-ID"] = message_id(settings, notification_id)
     message["Content-Language"] = language
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message

@@ -1,16 +1,28 @@
-"""The delivery log: one row per requested notification, from pending to sent (or failed)."""
+"""Notifications' tables: the delivery log (one row per message and destination, with its attempts)
+and the opt-outs of non-essential messages (by recipient reference, no personal data)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime
 
-Status = Literal["pending", "sent", "failed"]
+# pending -> sent | failed (after the last retry or a permanent error) | skipped (opted out) |
+# cancelled (the contact was erased, or the webhook is no longer configured).
+Status = Literal["pending", "sent", "failed", "skipped", "cancelled"]
+
+
+class AttemptPublic(SQLModel):
+    """One attempt at a delivery, as staff see it."""
+
+    number: int
+    at: datetime
+    outcome: str
+    error: str | None
 
 
 class DeliveryPublic(SQLModel):
@@ -19,32 +31,42 @@ class DeliveryPublic(SQLModel):
     notification_id: str
     company_id: str
     message_type: str
+    urgency: str
     channel: str
+    destination: str | None
     status: Status
     attempts: int
     created_at: datetime
+    send_at: datetime
     sent_at: datetime | None
     recipient_email: str | None
     language: str | None
     last_error: str | None
+    erased_at: datetime | None
+    history: list[AttemptPublic] = []
 
 
 class Delivery(SQLModel, table=True):
-    """One message to one recipient; `notification_id` is unique, so a repeated request is a no-op.
+    """One message to one destination: the request's recipient by e-mail, or a webhook.
 
-    The recipient is kept by reference and resolved at send time; `recipient_email` records where
-    the message went and is nullable so an erasure can clear it.
+    `delivery_key` is unique (the notification id for the e-mail, plus a suffix per webhook), so a
+    repeated request is a no-op. The recipient is kept by reference and resolved at send time;
+    `recipient_email` records where the message went and is cleared by an erasure.
     """
 
     __tablename__ = "deliveries"
 
     id: int | None = Field(default=None, primary_key=True)
-    notification_id: str = Field(unique=True, max_length=200)
+    delivery_key: str = Field(unique=True, max_length=300)
+    notification_id: str = Field(index=True, max_length=200)
     hub_id: str
     company_id: str = Field(index=True)
     message_type: str
     urgency: str = "transactional"
     channel: str = "email"
+    # For a webhook: the digest naming its URL in the settings, and a display form without secrets.
+    webhook_ref: str | None = None
+    destination: str | None = None
     recipient_service: str
     recipient_kind: str
     recipient_ref_id: str
@@ -54,7 +76,44 @@ class Delivery(SQLModel, table=True):
     status: str = Field(default="pending", index=True)
     attempts: int = 0
     last_error: str | None = None
-    # None means due now; set after a failed attempt to the moment of the next one.
-    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # When the message is due, on the service's clock (business hours, the daily cap).
+    send_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Real time before which no sender touches it: a retry's backoff, or a sender's claim.
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One attempt at a delivery and its outcome (sent, retry, failed, skipped)."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(index=True)
+    number: int
+    at: datetime = Field(sa_type=UTCDateTime)
+    outcome: str
+    error: str | None = None
+
+
+class OptOut(SQLModel, table=True):
+    """A recipient who opted out of non-essential messages, by reference (no personal data)."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("recipient_service", "recipient_kind", "recipient_ref_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    hub_id: str
+    company_id: str = Field(index=True)
+    recipient_service: str
+    recipient_kind: str
+    recipient_ref_id: str
+    opted_out_at: datetime = Field(sa_type=UTCDateTime)
+    source: str = "unsubscribe-link"
+    # The message whose link was used, for the record.
+    notification_id: str | None = None
+
+
+MODELS: tuple[type[SQLModel], ...] = (Delivery, DeliveryAttempt, OptOut)

@@ -1,37 +1,44 @@
-"""The sender: a background task that turns pending deliveries into e-mails.
+"""The sender: a background task that turns due deliveries into e-mails and webhook calls.
 
-For each due delivery it resolves the recipient with the owning service, renders the template in
-the recipient's language, hands the message to the SMTP server, and then, in one transaction, marks
-the delivery sent and writes `notification-sent` to the outbox. A failure that retrying can fix
-(server or owner unavailable) keeps the delivery pending with a growing delay; one that cannot (an
-unknown recipient, a refused address) marks it failed.
+A delivery is due when its `send_at` has come on the service's clock and no backoff or claim holds
+it (`retry_at`, real time). The sender first claims it (a conditional update, so two instances never
+take the same row), then: a non-urgent message outside business hours moves to the next business
+morning; otherwise `dispatch` sends it (or finds it opted out of, and it is skipped). Success marks
+the delivery sent and writes `notification-sent` in one transaction. A failure that retrying can
+fix waits with a growing delay; after the last attempt (a setting), or at once for one that cannot
+be fixed, the delivery is failed, `notification-failed` is written and staff are alerted (e-mail to
+the staff accounts of the settings, and the webhooks for `staff-alert`).
 
-Delivery is at least once: if the process stops after the server accepted a message but before the
-delivery is marked sent, the message goes again with the same `Message-ID`. One sender runs per
-service instance; running several instances needs a claim on the delivery first.
+Delivery is at least once towards the server, exactly once for the recipient in every case but one:
+if the process stops after the server accepted a message and before it is marked sent, the claim
+expires and the message goes again with the same `Message-ID` (or `X-EDIH-Delivery`), which mail
+clients and receivers use to drop the copy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 
-from jinja2 import TemplateNotFound
 from prometheus_client import Counter
 from sqlalchemy import or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from services.notifications.domain import choose_language, retry_delay, send_now
-from services.notifications.mail import Mailer, PermanentMailError, compose, hub_name
-from services.notifications.models import Delivery
-from services.notifications.recipients import (
-    Recipient,
-    RecipientDirectory,
-    RecipientUnknown,
-)
-from services.notifications.rendering import Templates
+from services.notifications import domain
+from services.notifications.dispatch import PERMANENT_ERRORS, Dispatcher, Skipped
+from services.notifications.handlers import plan_request, reminders_per_day
+from services.notifications.models import Delivery, DeliveryAttempt
+from shared.background import WakeableLoop
+from shared.clock import Clock, SystemClock
 from shared.contracts import derived_event_id
-from shared.contracts.notifications import NotificationSent, RecipientRef
+from shared.contracts.notifications import (
+    NotificationFailed,
+    NotificationRequested,
+    NotificationSent,
+    RecipientRef,
+)
 from shared.logging import event_context
 from shared.service import ServiceContext
 
@@ -42,8 +49,8 @@ DELIVERIES = Counter(
     ["channel", "outcome"],
 )
 
-# Errors that no retry can fix: the delivery is marked failed.
-PERMANENT_ERRORS = (RecipientUnknown, PermanentMailError, TemplateNotFound)
+# Longer than a resolve, a render and an SMTP or webhook timeout together.
+CLAIM = timedelta(minutes=2)
 
 
 class Sender:
@@ -55,114 +62,118 @@ class Sender:
         *,
         batch_size: int = 20,
         poll_seconds: float = 1.0,
+        real_clock: Clock | None = None,
     ) -> None:
         self.ctx = ctx
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
-        self.mailer = Mailer(ctx.settings)
-        self.templates = Templates()
-        self.directory: RecipientDirectory | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # Backoff and claims are about real time (a mail server restart takes seconds), also in a
+        # demo or test whose service clock stands still.
+        self.real_clock = real_clock or SystemClock()
+        self.dispatcher: Dispatcher | None = None
+        # Polling also catches retries whose delay has passed; waking catches new requests.
+        self._loop = WakeableLoop("notifications sender", self._send_all_due, poll_seconds)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def start(self) -> None:
-        self.directory = RecipientDirectory(self.ctx.settings)
-        self._task = asyncio.create_task(self._run(), name="notifications-sender")
+        self.dispatcher = Dispatcher(self.ctx, self.real_clock)
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        if self.directory is not None:
-            await self.directory.close()
-            self.directory = None
+        await self._loop.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.close()
+            self.dispatcher = None
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self.send_due():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("notifications sender failed; retrying")
-            # Polling also catches retries whose delay has passed; waking catches new requests.
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    async def _send_all_due(self) -> None:
+        while await self.send_due():
+            pass
 
     async def send_due(self) -> int:
-        """Attempt one batch of due deliveries; returns how many were attempted."""
-        now = self.ctx.clock.now()
+        """Attempt one batch of due deliveries; returns how many were claimed."""
+        now, real_now = self.ctx.clock.now(), self.real_clock.now()
         async with self.ctx.db.reading() as session:
             rows = (
                 await session.execute(
                     select(Delivery)
                     .where(
                         col(Delivery.status) == "pending",
-                        or_(col(Delivery.next_attempt_at).is_(None), col(Delivery.next_attempt_at) <= now),
+                        col(Delivery.send_at) <= now,
+                        or_(col(Delivery.retry_at).is_(None), col(Delivery.retry_at) <= real_now),
                     )
-                    .order_by(col(Delivery.id))
+                    .order_by(col(Delivery.send_at), col(Delivery.id))
                     .limit(self.batch_size)
                 )
             ).scalars().all()
-        due = [d for d in rows if send_now(d.urgency)]  # type: ignore[arg-type]
-        await asyncio.gather(*(self.deliver(d) for d in due))
-        return len(due)
+        claimed = [d for d in rows if await self._claim(d, real_now)]
+        await asyncio.gather(*(self.deliver(d) for d in claimed))
+        return len(claimed)
+
+    async def _claim(self, delivery: Delivery, real_now: datetime) -> bool:
+        async with self.ctx.db.transaction() as session:
+            result = await session.execute(
+                update(Delivery)
+                .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending",
+                       or_(col(Delivery.retry_at).is_(None), col(Delivery.retry_at) <= real_now))
+                .values(retry_at=real_now + CLAIM)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def deliver(self, delivery: Delivery) -> None:
-        """One attempt at one delivery; its outcome is recorded, never raised."""
-        assert self.directory is not None, "the sender is not started"
+        """One attempt at one claimed delivery; its outcome is recorded, never raised."""
         with event_context(company_id=delivery.company_id):
-            ref = RecipientRef(
-                service=delivery.recipient_service, kind=delivery.recipient_kind,
-                id=delivery.recipient_ref_id,
-            )
+            now = self.ctx.clock.now()
+            if not domain.goes_at_once(delivery.urgency) and not self.ctx.calendar.is_business_time(now):
+                await self._postpone(delivery, now)
+                return
+            assert self.dispatcher is not None, "the sender is not started"
             try:
-                recipient = await self.directory.resolve(ref)
-                language = choose_language(recipient.language)
-                message = compose(
-                    self.ctx.settings,
-                    notification_id=delivery.notification_id,
-                    to_name=recipient.name,
-                    to_email=recipient.email or "",
-                    language=language,
-                    rendered=self.templates.render(
-                        delivery.message_type, language, name=recipient.name,
-                        hub_name=hub_name(self.ctx.settings), context=delivery.context,
-                    ),
-                    at=self.ctx.clock.now(),
-                )
-                await self.mailer.send(message)
+                email, language = await self.dispatcher.send(delivery)
             except asyncio.CancelledError:
                 raise
+            except Skipped:
+                await self._record_skipped(delivery)
+                return
             except Exception as error:
                 await self._record_failure(delivery, error, permanent=isinstance(error, PERMANENT_ERRORS))
                 return
-            await self._record_sent(delivery, recipient, language)
+            await self._record_sent(delivery, email, language)
 
-    async def _record_sent(self, delivery: Delivery, recipient: Recipient, language: str) -> None:
+    async def _postpone(self, delivery: Delivery, now: datetime) -> None:
+        """Due, but a retry or a late start reached it out of hours: the next business morning with
+        room under the daily cap."""
+        settings = self.ctx.settings
+        async with self.ctx.db.transaction() as session:
+            counts = await reminders_per_day(session, self.ctx, delivery.company_id, now)
+            send_at = domain.send_time(delivery.urgency, now, self.ctx.calendar,  # type: ignore[arg-type]
+                                       cap=settings.notification_max_reminders_per_day,
+                                       reminders_per_day=counts)
+            await session.execute(
+                update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
+                .values(send_at=send_at, retry_at=None)
+            )
+
+    def _attempt(self, delivery: Delivery, outcome: str, error: str | None = None) -> DeliveryAttempt:
+        assert delivery.id is not None
+        return DeliveryAttempt(delivery_id=delivery.id, number=delivery.attempts + 1,
+                               at=self.ctx.clock.now(), outcome=outcome, error=error)
+
+    async def _record_sent(self, delivery: Delivery, email: str | None, language: str) -> None:
         now = self.ctx.clock.now()
+        channel = "webhook" if delivery.channel == "webhook" else "email"
         async with self.ctx.db.transaction() as session:
             result = await session.execute(
                 update(Delivery)
                 .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
                 .values(
                     status="sent", sent_at=now, attempts=col(Delivery.attempts) + 1,
-                    recipient_email=recipient.email, language=language,
-                    last_error=None, next_attempt_at=None,
+                    recipient_email=email, language=language, last_error=None, retry_at=None,
                 )
             )
             if result.rowcount:  # type: ignore[attr-defined]
+                session.add(self._attempt(delivery, "sent"))
                 await self.ctx.outbox.add(
                     session,
                     "notification-sent",
@@ -170,31 +181,88 @@ class Sender:
                         hub_id=delivery.hub_id, company_id=delivery.company_id,
                         notification_id=delivery.notification_id,
                         message_type=delivery.message_type,  # type: ignore[arg-type]
-                        channel="email", sent_at=now,
+                        channel=channel, sent_at=now,
                     ),
-                    event_id=derived_event_id("notification-sent", delivery.notification_id),
+                    event_id=derived_event_id("notification-sent", delivery.delivery_key),
                 )
         self.ctx.relay.notify()
-        DELIVERIES.labels("email", "sent").inc()
-        log.info("sent %s %s", delivery.message_type, delivery.notification_id)
+        DELIVERIES.labels(channel, "sent").inc()
+        log.info("sent %s %s by %s", delivery.message_type, delivery.notification_id, channel)
 
-    async def _record_failure(self, delivery: Delivery, error: Exception, *, permanent: bool) -> None:
-        attempts = delivery.attempts + 1
-        reason = f"{type(error).__name__}: {error}"[:2000]
-        values: dict[str, object] = {"attempts": attempts, "last_error": reason}
-        if permanent:
-            values |= {"status": "failed", "next_attempt_at": None}
-        else:
-            values["next_attempt_at"] = self.ctx.clock.now() + retry_delay(attempts)
+    async def _record_skipped(self, delivery: Delivery) -> None:
+        reason = "the recipient opted out of non-essential messages"
         async with self.ctx.db.transaction() as session:
             await session.execute(
-                update(Delivery)
-                .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
+                update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
+                .values(status="skipped", last_error=reason, retry_at=None)
+            )
+            session.add(self._attempt(delivery, "skipped", reason))
+        DELIVERIES.labels(delivery.channel, "skipped").inc()
+
+    async def _record_failure(self, delivery: Delivery, error: Exception, *, permanent: bool) -> None:
+        settings = self.ctx.settings
+        attempts = delivery.attempts + 1
+        reason = f"{type(error).__name__}: {error}"[:2000]
+        failed = domain.gives_up(attempts, settings.notification_max_attempts, permanent=permanent)
+        values: dict[str, object] = {"attempts": attempts, "last_error": reason}
+        if failed:
+            values |= {"status": "failed", "retry_at": None}
+        else:
+            values["retry_at"] = self.real_clock.now() + domain.retry_delay(
+                attempts, timedelta(seconds=settings.notification_retry_base_seconds),
+                timedelta(seconds=settings.notification_retry_cap_seconds),
+            )
+        async with self.ctx.db.transaction() as session:
+            result = await session.execute(
+                update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
                 .values(**values)
             )
-        DELIVERIES.labels("email", "failed" if permanent else "retry").inc()
-        if permanent:
-            log.error("delivery %s failed: %s", delivery.notification_id, reason)
+            if result.rowcount:  # type: ignore[attr-defined]
+                session.add(self._attempt(delivery, "failed" if failed else "retry", reason))
+                if failed:
+                    await self._fail(session, delivery, reason, attempts)
+        if failed:
+            self.ctx.relay.notify()
+            self.wake()
+        DELIVERIES.labels(delivery.channel, "failed" if failed else "retry").inc()
+        if failed:
+            log.error("delivery %s failed after %s attempts: %s", delivery.delivery_key, attempts, reason)
         else:
-            log.warning("delivery %s attempt %s failed, retrying: %s", delivery.notification_id,
+            log.warning("delivery %s attempt %s failed, retrying: %s", delivery.delivery_key,
                         attempts, reason)
+
+    async def _fail(self, session: AsyncSession, delivery: Delivery, reason: str, attempts: int) -> None:
+        """In the failing transaction: `notification-failed`, and the staff alert requested."""
+        await self.ctx.outbox.add(
+            session,
+            "notification-failed",
+            NotificationFailed(
+                hub_id=delivery.hub_id, company_id=delivery.company_id,
+                notification_id=delivery.notification_id,
+                message_type=delivery.message_type,  # type: ignore[arg-type]
+                reason=domain.scrub_personal_data(reason) or "", attempts=attempts,
+            ),
+            event_id=derived_event_id("notification-failed", delivery.delivery_key),
+        )
+        if not domain.alerts_staff(delivery.message_type):
+            return
+        alert_id = derived_event_id("staff-alert", delivery.delivery_key)
+        context = {
+            "failed_message_type": delivery.message_type, "failed_notification_id": delivery.notification_id,
+            "attempts": str(attempts), "reason": domain.scrub_personal_data(reason) or "",
+        }
+        staff = self.ctx.settings.notification_alert_staff_ids
+        # One alert per failure: e-mailed to each staff account of the settings, posted once to
+        # each staff-alert webhook.
+        for number, staff_id in enumerate(staff or [""]):
+            request = NotificationRequested(
+                hub_id=delivery.hub_id, company_id=delivery.company_id,
+                notification_id=f"{alert_id}-{staff_id}" if staff_id else alert_id,
+                message_type="staff-alert", urgency="staff-alert",
+                recipient=RecipientRef(service="console", kind="advisor", id=staff_id), context=context,
+            )
+            planned = await plan_request(session, self.ctx, request, requested_at=self.ctx.clock.now(),
+                                         email=bool(staff_id), with_webhooks=number == 0)
+            if not planned and not staff_id:
+                log.error("no staff account or webhook is set to receive the alert about %s",
+                          delivery.delivery_key)

@@ -9,7 +9,7 @@ from shared.db import Database
 from shared.migrations import INFRASTRUCTURE, pending_changes, upgrade
 from shared.settings import Settings
 
-SERVICES = [INFRASTRUCTURE, "console", "intake"]
+SERVICES = [INFRASTRUCTURE, "console", "intake", "notifications"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

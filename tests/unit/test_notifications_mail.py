@@ -55,3 +55,14 @@ def test_retries_back_off_from_a_second_and_stay_capped():
     assert delays[1] == timedelta(seconds=2)
     assert delays == sorted(delays)
     assert max(delays) == RETRY_CAP
+
+
+def test_a_non_essential_message_offers_one_click_unsubscribe_in_its_headers():
+    link = "https://edih.example/unsubscribe?token=abc"
+    message = compose(
+        Settings(), notification_id="r-1", to_name="Anna", to_email="anna@example.nl", language="nl",
+        rendered=RENDERED, at=AT, unsubscribe_url=link,
+    )
+    assert message["List-Unsubscribe"] == f"<{link}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert make(Settings())["List-Unsubscribe"] is None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from services.notifications.domain import choose_language
-from services.notifications.rendering import Templates
+from services.notifications.rendering import SAMPLES, RenderError, Templates
+from shared.contracts.notifications import MessageType
 
 HUB = "EDIH Noord-Nederland"
 
@@ -56,3 +59,84 @@ def test_the_subject_is_one_line(templates):
 )
 def test_the_language_is_dutch_unless_the_contact_prefers_english(preferred, language):
     assert choose_language(preferred) == language
+
+
+MESSAGE_TYPES = [
+    "welcome", "intake-invitation", "questionnaire-invitation", "questionnaire-reminder",
+    "training-session-reminder", "financing-deadline", "follow-up-invitation", "follow-up-reminder",
+    "staff-alert", "staff-escalation",
+]
+
+
+def test_every_message_type_has_a_template_in_both_languages():
+    assert sorted(MESSAGE_TYPES) == sorted(typing.get_args(MessageType))
+
+
+@pytest.mark.parametrize("message_type", MESSAGE_TYPES)
+def test_every_message_type_renders_subject_text_and_html_in_dutch_and_english(templates, message_type):
+    dutch = templates.sample(message_type, "nl", HUB)
+    english = templates.sample(message_type, "en", HUB)
+    for message, lang in ((dutch, "nl"), (english, "en")):
+        assert message.subject and "\n" not in message.subject
+        assert message.text.strip() and f'<html lang="{lang}">' in message.html
+        assert "{{" not in message.text + message.html
+    assert dutch.subject != english.subject and dutch.text != english.text
+    assert "Met vriendelijke groet" in dutch.text and "Kind regards" in english.text
+
+
+def test_the_unsubscribe_link_appears_only_when_given(templates):
+    link = "https://edih.example/unsubscribe?token=abc"
+    context = SAMPLES["questionnaire-reminder"]
+    with_link = templates.render("questionnaire-reminder", "nl", name="Anna", hub_name=HUB, context=context,
+                                 unsubscribe_url=link)
+    assert link in with_link.text and f'href="{link}"' in with_link.html
+    without = templates.render("questionnaire-reminder", "nl", name="Anna", hub_name=HUB, context=context)
+    assert "afmeld" not in without.text.lower() + without.html.lower()
+
+
+def test_dates_are_written_out_per_language_in_the_hubs_time(templates):
+    context = {"course_title": "Cobots", "starts_at": "2026-04-14T12:30:00Z"}
+    nl = templates.render("training-session-reminder", "nl", name="Anna", hub_name=HUB, context=context)
+    en = templates.render("training-session-reminder", "en", name="Anna", hub_name=HUB, context=context)
+    assert "dinsdag 14 april 2026 om 14:30" in nl.text
+    assert "Tuesday 14 April 2026 at 14:30" in en.text
+    assert nl.subject == "Herinnering: Cobots"
+
+
+@pytest.mark.parametrize("context", [{}, {"instrument": "MIT", "deadline": "30 april"}])
+def test_a_request_missing_or_garbling_a_value_cannot_be_rendered(templates, context):
+    with pytest.raises(RenderError):
+        templates.render("financing-deadline", "nl", name="Anna", hub_name=HUB, context=context)
+
+
+def test_an_unknown_template_cannot_be_rendered(templates):
+    with pytest.raises(RenderError):
+        templates.render("newsletter", "nl", name="Anna", hub_name=HUB)
+
+
+def test_a_journey_alert_names_what_is_overdue_in_the_staff_members_language(templates):
+    context = {"stage": "registered", "reason": "intake not scheduled", "region": "drenthe"}
+    dutch = templates.render("staff-alert", "nl", name="Sanne", hub_name=HUB, context=context)
+    english = templates.render("staff-escalation", "en", name="Sanne", hub_name=HUB,
+                               context={"reason": "questionnaire not answered"})
+    assert dutch.subject == "[EDIH Noord-Nederland] Signaal: Het intakegesprek is nog niet gepland"
+    assert english.subject == (
+        "[EDIH Noord-Nederland] Escalation: The digital maturity assessment has not been answered")
+    other = templates.render("staff-alert", "en", name="", hub_name=HUB, context={"reason": "odd thing"})
+    assert other.subject.endswith("Alert: odd thing") and other.text.startswith("Dear colleague,")
+    with pytest.raises(RenderError):
+        templates.render("staff-alert", "nl", name="", hub_name=HUB, context={"region": "drenthe"})
+
+
+@pytest.mark.parametrize("message_type", ["questionnaire-invitation", "questionnaire-reminder",
+                                          "follow-up-invitation", "follow-up-reminder"])
+def test_a_questionnaire_message_without_its_link_says_the_advisor_sends_it(templates, message_type):
+    context = {"stage": "registered", "assessment": "T0", "deadline": "2026-03-20"}
+    dutch = templates.render(message_type, "nl", name="Anna", hub_name=HUB, context=context)
+    english = templates.render(message_type, "en", name="Anna", hub_name=HUB, context=context)
+    assert "Uw adviseur stuurt u de link" in dutch.text and "Uw adviseur stuurt u de link" in dutch.html
+    assert "Your advisor will send you the link" in english.text + english.html
+    assert "<a " not in dutch.html
+    linked = templates.render(message_type, "en", name="Anna", hub_name=HUB,
+                              context={**context, "questionnaire_url": "https://edih.example/q/x"})
+    assert "https://edih.example/q/x" in linked.text and "Your advisor will send" not in linked.text

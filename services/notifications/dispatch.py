@@ -1,0 +1,107 @@
+"""One attempt at one delivery over its channel: the e-mail to the recipient, or the webhook post.
+
+For an e-mail it checks the opt-out of a non-essential message (`Skipped`), resolves the recipient
+with the owning service, renders the template in their language (with a signed unsubscribe link
+where the message is non-essential) and hands it to the SMTP server. For a webhook it renders the
+Dutch text and posts the signed payload. Errors are raised for the sender to record; those in
+`PERMANENT_ERRORS` no retry can fix.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from services.notifications import domain, unsubscribe, webhooks
+from services.notifications.mail import Mailer, PermanentMailError, compose, hub_name
+from services.notifications.models import Delivery, OptOut
+from services.notifications.recipients import RecipientDirectory, RecipientUnknown
+from services.notifications.rendering import RenderError, Templates
+from shared.clock import Clock
+from shared.contracts.notifications import RecipientRef
+from shared.service import ServiceContext
+
+PERMANENT_ERRORS = (RecipientUnknown, PermanentMailError, RenderError, webhooks.PermanentWebhookError)
+
+
+class Skipped(Exception):
+    """The recipient opted out of this non-essential message."""
+
+
+class Dispatcher:
+    """Sends one delivery; holds the SMTP, recipients and webhook clients."""
+
+    def __init__(self, ctx: ServiceContext, real_clock: Clock) -> None:
+        self.ctx = ctx
+        self.real_clock = real_clock
+        self.mailer = Mailer(ctx.settings)
+        self.templates = Templates(ctx.settings.business_timezone)
+        self.directory = RecipientDirectory(ctx.settings)
+        self.webhooks = webhooks.WebhookClient(ctx.settings)
+
+    async def close(self) -> None:
+        await self.directory.close()
+        await self.webhooks.close()
+
+    async def send(self, delivery: Delivery) -> tuple[str | None, str]:
+        """Send `delivery`; returns the address it went to (None for a webhook) and the language."""
+        if delivery.channel == "webhook":
+            await self.post(delivery)
+            return None, domain.DEFAULT_LANGUAGE
+        return await self.mail(delivery)
+
+    async def mail(self, delivery: Delivery) -> tuple[str, str]:
+        ref = RecipientRef(service=delivery.recipient_service, kind=delivery.recipient_kind,
+                           id=delivery.recipient_ref_id)
+        optional = domain.may_opt_out(delivery.urgency)
+        if optional and await self.opted_out(ref):
+            raise Skipped()
+        recipient = await self.directory.resolve(ref)
+        language = domain.choose_language(recipient.language)
+        link = None
+        if optional:
+            token = unsubscribe.issue(
+                self.ctx.settings, ref, company_id=delivery.company_id, language=language,
+                notification_id=delivery.notification_id, now=self.real_clock.now(),
+            )
+            link = unsubscribe.link(self.ctx.settings, token)
+        message = compose(
+            self.ctx.settings,
+            notification_id=delivery.notification_id,
+            to_name=recipient.name,
+            to_email=recipient.email or "",
+            language=language,
+            rendered=self.templates.render(
+                delivery.message_type, language, name=recipient.name,
+                hub_name=hub_name(self.ctx.settings), context=delivery.context,
+                company_id=delivery.company_id, unsubscribe_url=link,
+            ),
+            at=self.ctx.clock.now(),
+            unsubscribe_url=link,
+        )
+        await self.mailer.send(message)
+        return recipient.email or "", language
+
+    async def post(self, delivery: Delivery) -> None:
+        url = webhooks.find_receiver(self.ctx.settings, delivery.message_type, delivery.webhook_ref or "")
+        rendered = self.templates.render(
+            delivery.message_type, domain.DEFAULT_LANGUAGE, name="", hub_name=hub_name(self.ctx.settings),
+            context=delivery.context, company_id=delivery.company_id,
+        )
+        payload = {
+            "notification_id": delivery.notification_id, "hub_id": delivery.hub_id,
+            "company_id": delivery.company_id, "message_type": delivery.message_type,
+            "urgency": delivery.urgency, "context": delivery.context,
+            "subject": rendered.subject, "text": rendered.text,
+        }
+        await self.webhooks.post(url, payload, delivery_key=delivery.delivery_key,
+                                 timestamp=int(self.real_clock.now().timestamp()))
+
+    async def opted_out(self, ref: RecipientRef) -> bool:
+        async with self.ctx.db.reading() as session:
+            found = await session.execute(
+                select(OptOut.id).where(
+                    col(OptOut.recipient_service) == ref.service, col(OptOut.recipient_kind) == ref.kind,
+                    col(OptOut.recipient_ref_id) == ref.id,
+                )
+            )
+            return found.first() is not None

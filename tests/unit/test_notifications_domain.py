@@ -1,0 +1,126 @@
+"""When a message goes out and who may stop it: business hours on the hub calendar (weekends,
+King's Day, Christmas), the daily reminder cap, opt-out, retries and their end, erasure scrubbing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.notifications.domain import (
+    alerts_staff,
+    gives_up,
+    goes_at_once,
+    may_opt_out,
+    retry_delay,
+    scrub_personal_data,
+    send_time,
+)
+from shared.clock import HubCalendar
+
+AMS = ZoneInfo("Europe/Amsterdam")
+CALENDAR = HubCalendar()
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=AMS)  # type: ignore[misc]
+
+
+def when(urgency, now, planned=None, cap=2, calendar=CALENDAR):
+    return send_time(urgency, now, calendar, cap=cap, reminders_per_day=planned or {}).astimezone(AMS)
+
+
+@pytest.mark.parametrize("urgency", ["transactional", "staff-alert"])
+def test_transactional_messages_and_staff_alerts_go_at_once_even_on_a_sunday_night(urgency):
+    sunday_night = local(2026, 3, 1, 23, 15)
+    assert when(urgency, sunday_night) == sunday_night
+    assert goes_at_once(urgency)
+
+
+@pytest.mark.parametrize("urgency", ["reminder", "information"])
+def test_a_non_urgent_message_in_business_hours_goes_at_once(urgency):
+    tuesday_morning = local(2026, 3, 3, 10, 0)
+    assert when(urgency, tuesday_morning) == tuesday_morning
+
+
+def test_a_reminder_requested_on_a_friday_evening_waits_for_monday_morning():
+    assert when("reminder", local(2026, 3, 6, 17, 30)) == local(2026, 3, 9, 8, 30)
+    assert when("information", local(2026, 3, 7, 12, 0)) == local(2026, 3, 9, 8, 30)
+
+
+def test_a_reminder_requested_before_opening_waits_until_half_past_eight():
+    assert when("reminder", local(2026, 3, 3, 7, 0)) == local(2026, 3, 3, 8, 30)
+
+
+def test_a_reminder_skips_the_weekend_and_kings_day():
+    # King's Day 2026 is Monday 27 April.
+    assert when("reminder", local(2026, 4, 24, 18, 0)) == local(2026, 4, 28, 8, 30)
+
+
+def test_a_reminder_skips_christmas_and_boxing_day():
+    # 25 and 26 December 2026 are a Friday and a Saturday.
+    assert when("reminder", local(2026, 12, 24, 17, 45)) == local(2026, 12, 28, 8, 30)
+
+
+def test_a_hub_closing_day_is_skipped_too():
+    calendar = HubCalendar(closing_days=frozenset({date(2026, 3, 10)}))
+    assert when("reminder", local(2026, 3, 9, 20, 0), calendar=calendar) == local(2026, 3, 11, 8, 30)
+
+
+def test_the_time_is_kept_in_utc_across_daylight_saving():
+    moment = send_time("reminder", datetime(2026, 3, 27, 20, 0, tzinfo=UTC), CALENDAR, cap=2,
+                       reminders_per_day={})
+    assert moment == datetime(2026, 3, 30, 6, 30, tzinfo=UTC)  # Monday 08:30 in summer time
+
+
+def test_a_reminder_beyond_the_daily_cap_moves_to_the_next_business_day():
+    now = local(2026, 3, 6, 10, 0)  # a Friday
+    assert when("reminder", now, {date(2026, 3, 6): 1}) == now
+    assert when("reminder", now, {date(2026, 3, 6): 2}) == local(2026, 3, 9, 8, 30)
+    full = {date(2026, 3, 6): 2, date(2026, 3, 9): 2}
+    assert when("reminder", now, full) == local(2026, 3, 10, 8, 30)
+    assert when("reminder", now, {date(2026, 3, 6): 3}, cap=3) == local(2026, 3, 9, 8, 30)
+
+
+def test_the_cap_holds_only_reminders():
+    now = local(2026, 3, 6, 10, 0)
+    full = {date(2026, 3, 6): 5}
+    assert when("information", now, full) == now
+    assert when("transactional", now, full) == now
+
+
+def test_the_cap_still_applies_with_business_hours_switched_off():
+    calendar = HubCalendar(enabled=False)
+    saturday = local(2026, 3, 7, 22, 0)
+    assert when("reminder", saturday, calendar=calendar) == saturday
+    assert when("reminder", saturday, {date(2026, 3, 7): 2}, calendar=calendar) == local(2026, 3, 8, 0, 0)
+
+
+def test_only_reminders_and_information_can_be_opted_out_of():
+    assert may_opt_out("reminder") and may_opt_out("information")
+    assert not may_opt_out("transactional") and not may_opt_out("staff-alert")
+
+
+def test_retries_back_off_from_the_base_and_stay_capped():
+    base, cap = timedelta(seconds=0.2), timedelta(seconds=5)
+    delays = [retry_delay(n, base, cap) for n in range(1, 60)]
+    assert delays[:3] == [base, base * 2, base * 4]
+    assert delays == sorted(delays) and max(delays) == cap
+
+
+def test_a_delivery_fails_after_the_last_attempt_or_at_once_when_hopeless():
+    assert not gives_up(2, 3, permanent=False)
+    assert gives_up(3, 3, permanent=False)
+    assert gives_up(1, 3, permanent=True)
+
+
+def test_failed_staff_messages_raise_no_further_alert():
+    assert alerts_staff("questionnaire-reminder")
+    assert not alerts_staff("staff-alert") and not alerts_staff("staff-escalation")
+
+
+def test_erasure_removes_addresses_from_error_texts():
+    text = "SMTPRecipientsRefused: 550 <anna.de.vries@example.nl> unknown; retry anna@b.nl"
+    assert scrub_personal_data(text) == "SMTPRecipientsRefused: 550 <[erased]> unknown; retry [erased]"
+    assert scrub_personal_data(None) is None
