@@ -23,6 +23,7 @@ from services.console.auth import (
     sign_in,
     sign_out,
     staff_by_id,
+    staff_for_region,
 )
 from services.console.mail import list_mail, read_mail
 from services.console.models import (
@@ -147,12 +148,16 @@ async def company_json(
 async def recipient(
     kind: str, staff_id: str, ctx: ContextDep, caller: Annotated[Principal, Depends(service_only)]
 ) -> StaffRecipient:
-    """Name, e-mail and language of a staff member, for notifications at send time."""
-    if kind != "advisor":
-        raise HTTPException(404, f"no recipient kind {kind!r}; the console knows 'advisor'")
-    account = await staff_by_id(ctx, staff_id)
+    """Name, e-mail and language of a staff member, for notifications at send time: `advisor` by
+    staff id, or `region-staff` by region (its first advisor, else the first administrator)."""
+    if kind == "advisor":
+        account = await staff_by_id(ctx, staff_id)
+    elif kind == "region-staff":
+        account = await staff_for_region(ctx, staff_id)
+    else:
+        raise HTTPException(404, f"no recipient kind {kind!r}; the console knows advisor, region-staff")
     if account is None:
-        raise HTTPException(404, f"no staff account {staff_id!r}")
+        raise HTTPException(404, f"no staff account for {kind} {staff_id!r}")
     return StaffRecipient(name=account.name or account.email, email=account.email,
                           language=account.language)
 

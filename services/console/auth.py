@@ -18,7 +18,7 @@ from urllib.parse import quote
 import jwt
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from services.console.domain import STAFF_ROLES
 from services.console.models import StaffAccount
@@ -79,6 +79,18 @@ async def staff_by_id(ctx: ServiceContext, staff_id: str) -> StaffAccount | None
         return None
     async with ctx.db.reading() as session:
         return await session.get(StaffAccount, int(staff_id))
+
+
+async def staff_for_region(ctx: ServiceContext, region: str) -> StaffAccount | None:
+    """Who answers for `region`: its first advisor (by account age), else the first administrator."""
+    async with ctx.db.reading() as session:
+        accounts = (await session.execute(
+            select(StaffAccount).where(col(StaffAccount.role).in_(("advisor", "admin")))
+            .order_by(col(StaffAccount.id))
+        )).scalars().all()
+    advisors = [a for a in accounts if a.role == "advisor" and region in a.regions]
+    admins = [a for a in accounts if a.role == "admin"]
+    return (advisors or admins or [None])[0]
 
 
 async def create_first_admin(ctx: ServiceContext) -> None:

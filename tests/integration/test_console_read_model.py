@@ -218,3 +218,19 @@ async def test_the_journeys_per_stage_gauge_follows_the_read_model(console, publ
         return registered_now() == before + 1
 
     await eventually(counted, message="one more journey in stage registered")
+
+
+async def test_staff_of_a_region_resolve_to_its_advisor_or_else_an_administrator(console, client, settings):
+    from services.console.auth import hash_password
+    from services.console.models import StaffAccount
+
+    ctx = console.state.ctx
+    async with ctx.db.transaction() as session:
+        session.add(StaffAccount(email="anna@edih.local", name="Anna Bakker", language="nl",
+                                 password_hash=hash_password("x"), role="advisor", regions=["drenthe"],
+                                 created_at=REGISTERED_AT))
+    service = {"Authorization": f"Bearer {issue_token(settings, 'notifications', 'service')}"}
+    drenthe = await client.get("/internal/recipients/region-staff/drenthe", headers=service)
+    assert drenthe.json()["email"] == "anna@edih.local" and drenthe.json()["name"] == "Anna Bakker"
+    friesland = await client.get("/internal/recipients/region-staff/friesland", headers=service)
+    assert friesland.json()["email"] == settings.console_admin_email
