@@ -1,4 +1,5 @@
-"""The `edih` command line: `up`, `down`, `status` of the local platform, and `token`."""
+"""The `edih` command line: `up`, `down`, `status` of the local platform, `token`, and
+`journeys list`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--subject", default="local-admin", help="who the token names")
     token.add_argument("--region", action="append", default=[], help="an advisor's region")
     token.add_argument("--hours", type=float, default=12, help="how long it is valid")
+    journeys = commands.add_parser("journeys", help="list company journeys (Temporal visibility)")
+    journeys_commands = journeys.add_subparsers(dest="journeys_command", required=True)
+    listing = journeys_commands.add_parser("list", help="journeys by stage, region, advisor, overdue")
+    listing.add_argument("--stage", help="e.g. in_services, follow_up_due")
+    listing.add_argument("--region", help="drenthe, groningen or friesland")
+    listing.add_argument("--advisor", help="the advisor's staff account id")
+    listing.add_argument("--overdue", action="store_true", help="only journeys with something overdue")
+    listing.add_argument("--limit", type=int, default=1000)
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -29,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         print(issue_token(settings, args.subject, args.role, regions=args.region,
                           ttl=timedelta(hours=args.hours)))
         return 0
+
+    if args.command == "journeys":
+        import asyncio
+
+        from workflows.listing import print_journeys
+
+        return asyncio.run(print_journeys(settings, args.stage, args.region, args.advisor, args.overdue,
+                                          args.limit))
 
     from edih.stack import Stack
 

@@ -1,5 +1,5 @@
 """The journey service: one `CompanyJourney` workflow per company, its activities and worker, the
-Kafka->Temporal bridge, and the HTTP read of a journey.
+Kafka->Temporal bridge, the HTTP read of a journey and the staff actions on it (docs/journey.md).
 
 The task queue's name is a setting (`Settings.temporal_task_queue`, default `edih-journey`) so tests
 can give every test its own queue; the workflow id of a company is fixed here.

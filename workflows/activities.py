@@ -1,40 +1,66 @@
 """The journey's activities: the only place its workflow touches the world.
 
-Each writes one command or event into the journey service's own outbox (the relay publishes it).
-The event id is derived from the workflow id and the activity id, which the workflow sets to a
+Each writer puts one command or event into the journey service's own outbox (the relay publishes
+it). The event id is derived from the workflow id and the activity id, which the workflow sets to a
 stable name, so a retried activity - or a workflow replayed, reset or continued-as-new - writes the
-record once.
+record once. `business_deadline` reads the hub calendar here, so its answer is recorded in the
+history and a replay does not depend on the holidays library of the day. `questionnaire_link` asks
+intake for a fresh link to the company's questionnaire, for an invitation or reminder.
 """
 
 from __future__ import annotations
 
-from temporalio import activity
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from shared.auth import issue_token
+from shared.clock import HubCalendar
 from shared.contracts import derived_event_id
 from shared.contracts.base import EventData
 from shared.contracts.journey import JourneyStageChanged
 from shared.contracts.notifications import NotificationRequested, RecipientRef
+from shared.contracts.services import ServiceRequested
 from shared.service import ServiceContext
-from workflows.models import NotificationCommand, StageChangeCommand
+from workflows.models import (
+    BusinessDeadline,
+    LinkRequest,
+    NotificationCommand,
+    ServiceCommand,
+    StageChangeCommand,
+)
 
 
 class JourneyActivities:
     """Activities bound to the running service's database, outbox and relay."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, http: httpx.AsyncClient | None = None) -> None:
         self.ctx = ctx
+        # Tests hand in a client with a mock transport; otherwise one client per call.
+        self.http = http
+
+    def all(self) -> list[Callable[..., Any]]:
+        """Every activity of the journey, for the worker."""
+        return [self.request_notification, self.publish_stage_change, self.request_service,
+                self.business_deadline, self.questionnaire_link]
 
     @activity.defn
     async def request_notification(self, command: NotificationCommand) -> str:
-        """Ask notifications to send a message to the company's primary contact; returns the event id."""
+        """Ask notifications to send a message (by default to the company's primary contact)."""
         data = NotificationRequested(
             hub_id=command.hub_id,
             company_id=command.company_id,
             notification_id=command.notification_id,
             message_type=command.message_type,
-            urgency="transactional",
-            # By reference only: intake resolves name, e-mail and language at send time.
-            recipient=RecipientRef(service="intake", kind="primary-contact", id=command.company_id),
+            urgency=command.urgency,
+            # By reference only: the owner resolves name, e-mail and language at send time.
+            recipient=command.recipient
+            or RecipientRef(service="intake", kind="primary-contact", id=command.company_id),
+            context=command.context,
         )
         return await self._write("notification-requested", data)
 
@@ -53,12 +79,53 @@ class JourneyActivities:
         )
         return await self._write("journey-stage-changed", data)
 
-    async def _write(self, name: str, data: EventData) -> str:
+    @activity.defn
+    async def request_service(self, command: ServiceCommand) -> str:
+        """Ask the owning service to deliver one planned item; returns the event id."""
+        item = command.item
+        data = ServiceRequested(
+            hub_id=command.hub_id,
+            company_id=command.company_id,
+            plan_item_id=item.item_id,
+            kind=item.kind,
+            title=item.title,
+            amount_eur=item.amount_eur,
+            purpose=item.purpose,
+        )
+        return await self._write("service-requested", data, to=command.owner)
+
+    @activity.defn
+    async def business_deadline(self, request: BusinessDeadline) -> datetime:
+        """The moment `business_days` hub business days after `start`: the same local time of day on
+        that business day (holidays and the hub's closing days skipped)."""
+        calendar = HubCalendar.from_settings(self.ctx.settings)
+        local = request.start.astimezone(calendar.timezone)
+        day = calendar.add_business_days(local.date(), request.business_days)
+        at = datetime.combine(day, local.time(), tzinfo=calendar.timezone)
+        return at.astimezone(request.start.tzinfo)
+
+    @activity.defn
+    async def questionnaire_link(self, request: LinkRequest) -> str:
+        """The URL of the company's T0 or T1 questionnaire, from intake (signed, expiring)."""
+        settings = self.ctx.settings
+        url = f"{settings.url_of('intake')}/internal/questionnaire-links/{request.company_id}/{request.stage}"
+        headers = {"Authorization": f"Bearer {issue_token(settings, 'journey', 'service')}"}
+        if self.http is not None:
+            response = await self.http.get(url, headers=headers)
+        else:
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.get(url, headers=headers)
+        if response.status_code == 404:
+            raise ApplicationError(f"intake knows no company {request.company_id}", non_retryable=True)
+        response.raise_for_status()
+        return str(response.json()["url"])
+
+    async def _write(self, name: str, data: EventData, to: str | None = None) -> str:
         info = activity.info()
         if info.workflow_id is None:
             raise RuntimeError(f"{info.activity_type} runs only inside a journey workflow")
         event_id = derived_event_id(info.workflow_id, info.activity_id)
         async with self.ctx.db.transaction() as session:
-            await self.ctx.outbox.add(session, name, data, event_id=event_id)
+            await self.ctx.outbox.add(session, name, data, event_id=event_id, to=to)
         self.ctx.relay.notify()
         return event_id

@@ -3,7 +3,9 @@
 Each fact is handed to the company's workflow inside the consumer's transaction, so the inbox row
 is written only when Temporal took the fact. If the process dies after signalling and before the
 commit, the redelivered fact is signalled again and the workflow, which keeps the ids it applied,
-ignores it.
+ignores it. A registration starts the journey (signal-with-start); every other fact is signalled to
+the running journey, and a fact for a journey that does not run (never started, or ended and
+completed) is a dead letter with that reason.
 """
 
 from __future__ import annotations
@@ -11,24 +13,51 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from shared.contracts import CloudEvent, contract_for_type
 from shared.contracts.intake import CompanyRegistered
-from shared.contracts.notifications import NotificationSent
 from shared.inbox import PermanentError
 from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
-from workflows.models import Fact, JourneyStart
+from workflows.models import Fact, JourneyPolicy, JourneyStart
 from workflows.worker import TemporalConnection
 
-TOPICS = ("edih.intake.events", "edih.notifications.events")
+TOPICS = (
+    "edih.intake.events",
+    "edih.notifications.events",
+    "edih.training.events",
+    "edih.financing.events",
+    "edih.network.events",
+)
+# Facts signalled to a running journey; company-registered starts it.
+SIGNALLED = (
+    "company-admitted",
+    "intake-scheduled",
+    "intake-completed",
+    "assessment-completed",
+    "plan-agreed",
+    "company-withdrawn",
+    "company-not-eligible",
+    "service-completed",
+    "service-cancelled",
+    "notification-sent",
+)
 
 
 def fact_of(event: CloudEvent) -> Fact:
     return Fact(event_id=event.id, name=contract_for_type(event.type).name, data=event.data)
+
+
+def policy_from(settings: Settings) -> JourneyPolicy:
+    """The journey's durations and default advisors, as this deployment sets them: each field of the
+    policy is the setting `journey_<field>`."""
+    fields = JourneyPolicy.model_fields
+    return JourneyPolicy(**{name: getattr(settings, f"journey_{name}") for name in fields})
 
 
 class Bridge:
@@ -39,36 +68,39 @@ class Bridge:
         self.settings = settings
 
     def handlers(self) -> dict[str, Any]:
-        return {
-            "company-registered": self.company_registered,
-            "notification-sent": self.notification_sent,
-        }
+        table: dict[str, Any] = {name: self.signal for name in SIGNALLED}
+        table["company-registered"] = self.company_registered
+        return table
 
     async def company_registered(
         self, session: AsyncSession, event: CloudEvent, data: CompanyRegistered
     ) -> None:
         """Start the company's journey with this fact, or signal it to the running one."""
         client = await self.temporal.client()
-        await client.start_workflow(
-            CompanyJourney.run,
-            JourneyStart(company_id=data.company_id, hub_id=data.hub_id),
-            id=workflow_id(data.company_id),
-            task_queue=self.settings.temporal_task_queue,
-            start_signal="apply_fact",
-            start_signal_args=[fact_of(event)],
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
+        try:
+            await client.start_workflow(
+                CompanyJourney.run,
+                JourneyStart(company_id=data.company_id, hub_id=data.hub_id,
+                             policy=policy_from(self.settings)),
+                id=workflow_id(data.company_id),
+                task_queue=self.settings.temporal_task_queue,
+                start_signal="apply_fact",
+                start_signal_args=[fact_of(event)],
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                # An ended journey is not started again by a late or repeated registration.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError as error:
+            raise PermanentError(f"the journey of company {data.company_id} has ended") from error
 
-    async def notification_sent(
-        self, session: AsyncSession, event: CloudEvent, data: NotificationSent
-    ) -> None:
+    async def signal(self, session: AsyncSession, event: CloudEvent, data: Any) -> None:
         """Signal the fact to the company's running journey."""
         client = await self.temporal.client()
-        handle = client.get_workflow_handle_for(CompanyJourney.run, workflow_id(data.company_id))
+        handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id(event.subject))
         try:
             await handle.signal(CompanyJourney.apply_fact, fact_of(event))
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 # Retrying cannot make a journey appear: keep it visible as a dead letter.
-                raise PermanentError(f"no running journey for company {data.company_id}") from error
+                raise PermanentError(f"no running journey for company {event.subject}") from error
             raise

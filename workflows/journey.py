@@ -1,44 +1,41 @@
-"""The CompanyJourney workflow: one per company (`journey-<company id>`), moved by the facts the
-bridge signals to it.
+"""The CompanyJourney workflow: one per company (`journey-<company id>`), the single truth of where
+that company stands.
 
 Facts arrive through the `apply_fact` signal and are applied one at a time, in arrival order, by the
-run loop, so an activity of one fact finishes before the next fact is looked at. The workflow keeps
-the ids of the facts it took and ignores a repeat. The `state` query reads the journey. Code here
-must stay deterministic: time from `workflow.now()`, I/O only through activities.
+run loop; the rules of `workflows.stages` say whether a fact applies now, waits for its prerequisite
+(held, and applied when it arrives) or never applies (refused, logged with the reason). Timers are
+named deadlines in the state, so pausing keeps what each had left. Staff actions are updates with
+validators; reads are the `state` query and the search attributes. The effects of applying a fact
+or firing a timer live in `workflows.effects`. Code here must stay deterministic.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
+from functools import partial
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from shared.contracts import derived_event_id
-    from shared.contracts.intake import CompanyRegistered
-    from shared.contracts.notifications import NotificationSent
-    from workflows.activities import JourneyActivities
+    from workflows.effects import PATCH, Effects
     from workflows.models import (
         Fact,
+        ItemAction,
+        ItemOutcome,
         JourneyStart,
         JourneyState,
         JourneyView,
-        NotificationCommand,
-        Stage,
-        StageChange,
-        StageChangeCommand,
+        LogEntry,
+        NextTimer,
+        Reassignment,
+        StaffAction,
+        StageMove,
         WelcomeStatus,
     )
-
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-SYSTEM = "system"
-
-# The stage a registration opens the journey in, by cohort status, and the reason recorded.
-REGISTRATION_STAGES: dict[str, tuple[Stage, str]] = {
-    "admitted": ("registered", "company registered"),
-    "waitlisted": ("waitlisted", "company registered on the waiting list"),
-    "outside_cohort": ("not_eligible", "company registered outside the cohort"),
-}
+    from workflows.stages import refusal
+    from workflows.timers import next_timer
 
 
 @workflow.defn
@@ -46,16 +43,49 @@ class CompanyJourney:
     @workflow.init
     def __init__(self, start: JourneyStart) -> None:
         # Built in init, not in run: a signal-with-start delivers the signal before run begins.
-        self._state = JourneyState(company_id=start.company_id, hub_id=start.hub_id)
-        self._taken = set(self._state.applied_event_ids)
-        self._pending: list[Fact] = []
+        state = start.state or JourneyState(company_id=start.company_id, hub_id=start.hub_id)
+        self._state = state
+        self._taken = set(state.applied_event_ids)
+        self._fx = Effects(state, start.policy)
+        self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, start: JourneyStart) -> None:
-        # Waits for facts for ever; a later version bounds the history with continue-as-new.
-        while True:
-            await workflow.wait_condition(lambda: bool(self._pending))
-            await self._apply(self._pending.pop(0))
+        # Journeys started before the orchestration (welcome only) replay without its commands.
+        self._fx.orchestrating = workflow.patched(PATCH)
+        # Facts that came with the end are still looked at (and refused, logged).
+        while not self._fx.finished or self._state.pending:
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._state.pending:
+                    workflow.continue_as_new(
+                        JourneyStart(company_id=self._state.company_id, hub_id=self._state.hub_id,
+                                     policy=self._fx.policy, state=self._state)
+                    )
+            seen = dict(self._state.timers)
+            timeout = self._fx.time_to_next_timer()
+            if timeout is None or timeout > timedelta(0):
+                try:
+                    await workflow.wait_condition(partial(self._woken, seen), timeout=timeout)
+                except TimeoutError:
+                    pass
+            async with self._lock:
+                while self._state.pending:
+                    await self._fx.take(self._state.pending.pop(0))
+                await self._fx.fire_due_timers()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    def _woken(self, timers: dict[str, datetime]) -> bool:
+        # A staff action that sets, moves or stops a timer wakes the loop to wait anew.
+        return bool(self._state.pending) or self._state.timers != timers
+
+    def _should_continue_as_new(self) -> bool:
+        if not self._fx.orchestrating:
+            return False
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or (
+            info.get_current_history_length() >= self._fx.policy.history_threshold
+        )
 
     @workflow.signal
     def apply_fact(self, fact: Fact) -> None:
@@ -65,7 +95,7 @@ class CompanyJourney:
             return
         self._taken.add(fact.event_id)
         self._state.applied_event_ids.append(fact.event_id)
-        self._pending.append(fact)
+        self._state.pending.append(fact)
 
     @workflow.query
     def state(self) -> JourneyView:
@@ -73,6 +103,7 @@ class CompanyJourney:
         welcome: WelcomeStatus = (
             "sent" if s.welcome_sent_at else "requested" if s.welcome_requested_at else "not-requested"
         )
+        first = next_timer(s)
         return JourneyView(
             company_id=s.company_id,
             hub_id=s.hub_id,
@@ -82,56 +113,140 @@ class CompanyJourney:
             welcome=welcome,
             welcome_requested_at=s.welcome_requested_at,
             welcome_sent_at=s.welcome_sent_at,
+            region=s.region,
+            advisor_id=s.advisor_id,
+            items=s.items,
+            next_timer=NextTimer(name=first[0], due_at=first[1]) if first else None,
+            paused=s.paused_remaining is not None,
+            overdue=s.overdue,
+            closed_without_follow_up=s.closed_without_follow_up,
+            held=s.held,
+            log=s.log,
+            pending=len(s.pending),
+            busy=self._lock.locked(),
         )
 
-    async def _apply(self, fact: Fact) -> None:
-        if fact.name == "company-registered":
-            await self._registered(CompanyRegistered.model_validate(fact.data))
-        elif fact.name == "notification-sent":
-            self._notification_sent(NotificationSent.model_validate(fact.data))
-        else:
-            workflow.logger.warning("no rule for fact %s (%s), ignored", fact.event_id, fact.name)
+    # Staff actions. Each validator refuses with the reason and changes nothing; the handler checks
+    # again under the lock (a fact may have moved the journey since) and logs who and why.
 
-    async def _registered(self, data: CompanyRegistered) -> None:
-        if self._state.stage is not None:
-            workflow.logger.warning("company already registered, second registration ignored")
-            return
-        stage, reason = REGISTRATION_STAGES[data.cohort_status]
-        await self._move_to(stage, reason)
-        if stage == "registered":
-            await self._request_welcome()
+    def _refuse(self, action: str, request: StaffAction, **details: object) -> None:
+        if not request.actor.strip():
+            raise ApplicationError("a staff action needs the staff member who asks for it")
+        if not request.reason.strip():
+            raise ApplicationError("a staff action needs a reason")
+        why = refusal(self._state, action, **details)
+        if why is not None:
+            raise ApplicationError(why, non_retryable=True)
 
-    def _notification_sent(self, data: NotificationSent) -> None:
-        if data.notification_id == self._state.welcome_notification_id:
-            self._state.welcome_sent_at = data.sent_at
-
-    async def _move_to(self, stage: Stage, reason: str, actor: str = SYSTEM) -> None:
-        change = StageChange(
-            from_stage=self._state.stage, to_stage=stage, at=workflow.now(), reason=reason, actor=actor
-        )
-        self._state.stage = stage
-        self._state.history.append(change)
-        await workflow.execute_activity_method(
-            JourneyActivities.publish_stage_change,
-            StageChangeCommand(company_id=self._state.company_id, hub_id=self._state.hub_id, change=change),
-            # Numbered by the journey's own history, so the id (and the event id derived from it)
-            # stays the same across retries, replays and runs of this workflow id.
-            activity_id=f"stage-change-{len(self._state.history)}",
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
+    def _log(self, request: StaffAction, action: str) -> None:
+        self._state.log.append(
+            LogEntry(at=workflow.now(), actor=request.actor, action=action, reason=request.reason)
         )
 
-    async def _request_welcome(self) -> None:
-        notification_id = derived_event_id(workflow.info().workflow_id, "welcome")
-        self._state.welcome_notification_id = notification_id
-        await workflow.execute_activity_method(
-            JourneyActivities.request_notification,
-            NotificationCommand(
-                company_id=self._state.company_id,
-                hub_id=self._state.hub_id,
-                notification_id=notification_id,
-                message_type="welcome",
-            ),
-            activity_id="notification-welcome",
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-        )
-        self._state.welcome_requested_at = workflow.now()
+    @workflow.update
+    async def pause(self, request: StaffAction) -> JourneyView:
+        """Stop every timer; each keeps the time it still had to run."""
+        async with self._lock:
+            self._refuse("pause", request)
+            self._log(request, "paused")
+            self._fx.pause()
+        return self.state()
+
+    @pause.validator
+    def _validate_pause(self, request: StaffAction) -> None:
+        self._refuse("pause", request)
+
+    @workflow.update
+    async def resume(self, request: StaffAction) -> JourneyView:
+        """Run the timers again with the time each had left."""
+        async with self._lock:
+            self._refuse("resume", request)
+            self._log(request, "resumed")
+            self._fx.resume()
+        return self.state()
+
+    @resume.validator
+    def _validate_resume(self, request: StaffAction) -> None:
+        self._refuse("resume", request)
+
+    @workflow.update
+    async def reassign_advisor(self, request: Reassignment) -> JourneyView:
+        async with self._lock:
+            self._refuse("reassign", request, advisor_id=request.advisor_id)
+            self._log(request, f"advisor {self._state.advisor_id or 'none'} -> {request.advisor_id}")
+            self._state.advisor_id = request.advisor_id
+            self._fx.publish_search_attributes()
+        return self.state()
+
+    @reassign_advisor.validator
+    def _validate_reassign(self, request: Reassignment) -> None:
+        self._refuse("reassign", request, advisor_id=request.advisor_id)
+
+    @workflow.update
+    async def cancel_item(self, request: ItemAction) -> JourneyView:
+        """Cancel a planned item, whoever delivers it."""
+        async with self._lock:
+            self._refuse("cancel-item", request, item_id=request.item_id)
+            self._log(request, f"cancelled item {request.item_id}")
+            await self._fx.end_item(request.item_id, "cancelled", None, request.reason, request.actor)
+        return self.state()
+
+    @cancel_item.validator
+    def _validate_cancel_item(self, request: ItemAction) -> None:
+        self._refuse("cancel-item", request, item_id=request.item_id)
+
+    @workflow.update
+    async def record_item(self, request: ItemOutcome) -> JourneyView:
+        """Complete (with its value) or cancel an item staff deliver, such as test-before-invest."""
+        details = {"item_id": request.item_id, "outcome": request.outcome, "value_eur": request.value_eur}
+        async with self._lock:
+            self._refuse("record-item", request, **details)
+            self._log(request, f"{request.outcome} item {request.item_id}")
+            await self._fx.end_item(
+                request.item_id, request.outcome, request.value_eur, request.reason, request.actor
+            )
+        return self.state()
+
+    @record_item.validator
+    def _validate_record_item(self, request: ItemOutcome) -> None:
+        self._refuse("record-item", request, item_id=request.item_id, outcome=request.outcome,
+                     value_eur=request.value_eur)
+
+    @workflow.update
+    async def withdraw(self, request: StaffAction) -> JourneyView:
+        async with self._lock:
+            self._refuse("withdraw", request)
+            self._log(request, "withdrew the company")
+            await self._fx.move_to("withdrawn", request.reason, request.actor)
+        return self.state()
+
+    @withdraw.validator
+    def _validate_withdraw(self, request: StaffAction) -> None:
+        self._refuse("withdraw", request)
+
+    @workflow.update
+    async def close(self, request: StaffAction) -> JourneyView:
+        async with self._lock:
+            self._refuse("close", request)
+            self._log(request, "closed the journey")
+            await self._fx.move_to("closed", request.reason, request.actor)
+        return self.state()
+
+    @close.validator
+    def _validate_close(self, request: StaffAction) -> None:
+        self._refuse("close", request)
+
+    @workflow.update
+    async def move_to_stage(self, request: StageMove) -> JourneyView:
+        """Move the journey to any stage by hand (the reason is mandatory); the new stage's timers
+        start afresh, an ended journey can be reopened."""
+        async with self._lock:
+            self._refuse("move", request, stage=request.stage)
+            self._log(request, f"moved the journey to {request.stage}")
+            await self._fx.move_to(request.stage, request.reason, request.actor)
+        return self.state()
+
+    @move_to_stage.validator
+    def _validate_move(self, request: StageMove) -> None:
+        self._refuse("move", request, stage=request.stage)
+

@@ -1,4 +1,5 @@
-"""The values the CompanyJourney workflow takes, keeps and returns: facts, activity inputs and state.
+"""The values the CompanyJourney workflow takes, keeps and returns: facts, activity inputs, staff
+actions and state.
 
 They cross the Temporal boundary through the pydantic data converter, and are stored in workflow
 histories: add fields only with defaults, so histories recorded earlier still load.
@@ -6,15 +7,31 @@ histories: add fields only with defaults, so histories recorded earlier still lo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.contracts.notifications import MessageType
+from shared.contracts.intake import AssessmentStage, ServiceKind
+from shared.contracts.notifications import MessageType, RecipientRef, Urgency
 
-Stage = Literal["registered", "waitlisted", "not_eligible"]
+Stage = Literal[
+    "registered",
+    "waitlisted",
+    "intake_scheduled",
+    "intake_completed",
+    "plan_agreed",
+    "in_services",
+    "follow_up_due",
+    "follow_up_completed",
+    "closed",
+    "withdrawn",
+    "not_eligible",
+    "referred_out",
+]
 WelcomeStatus = Literal["not-requested", "requested", "sent"]
+ItemStatus = Literal["open", "completed", "cancelled"]
 
 
 class Fact(BaseModel):
@@ -25,11 +42,25 @@ class Fact(BaseModel):
     data: dict[str, Any]
 
 
-class JourneyStart(BaseModel):
-    """The workflow's input: whose journey it is."""
+class JourneyPolicy(BaseModel):
+    """The durations and default advisors of the deployment, taken from its settings at the start
+    (so a replay sees the values the journey ran with)."""
 
-    company_id: str
-    hub_id: str
+    intake_alert_business_days: int = 5
+    intake_alert_after: timedelta | None = None
+    questionnaire_reminders: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(days=7), timedelta(days=14)]
+    )
+    questionnaire_escalation_after: timedelta = timedelta(days=21)
+    follow_up_after: timedelta = timedelta(days=183)
+    follow_up_reminders: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(days=7), timedelta(days=14)]
+    )
+    follow_up_window: timedelta = timedelta(days=60)
+    keep_after_end: timedelta = timedelta(days=90)
+    default_advisors: dict[str, str] = Field(default_factory=dict)
+    history_threshold: int = 10_000
+    link_attempts: int = 5
 
 
 class StageChange(BaseModel):
@@ -42,25 +73,40 @@ class StageChange(BaseModel):
     actor: str
 
 
-class StageChangeCommand(BaseModel):
-    """Input of the publish_stage_change activity."""
+class LogEntry(BaseModel):
+    """One line of the journey's own record: a staff action, a reminder, a held or refused fact."""
 
-    company_id: str
-    hub_id: str
-    change: StageChange
+    at: datetime
+    actor: str
+    action: str
+    reason: str = ""
 
 
-class NotificationCommand(BaseModel):
-    """Input of the request_notification activity."""
+class PlannedItem(BaseModel):
+    """A planned service the journey follows to its end."""
 
-    company_id: str
-    hub_id: str
-    notification_id: str
-    message_type: MessageType
+    item_id: str
+    kind: ServiceKind
+    title: str
+    owner: str | None = Field(None, description="The owning service; None when staff record it.")
+    amount_eur: Decimal | None = None
+    purpose: str | None = None
+    status: ItemStatus = "open"
+    value_eur: Decimal | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+
+class HeldFact(BaseModel):
+    """A fact waiting for its prerequisite."""
+
+    fact: Fact
+    reason: str
+    since: datetime
 
 
 class JourneyState(BaseModel):
-    """Everything the workflow keeps; what a later continue-as-new will carry over."""
+    """Everything the workflow keeps; what continue-as-new carries over."""
 
     company_id: str
     hub_id: str
@@ -70,6 +116,112 @@ class JourneyState(BaseModel):
     welcome_notification_id: str | None = None
     welcome_requested_at: datetime | None = None
     welcome_sent_at: datetime | None = None
+    region: str | None = None
+    company_name: str | None = None  # the legal name, as registered: for staff alerts
+    advisor_id: str | None = None
+    intake_scheduled_at: datetime | None = None
+    intake_completed: bool = False
+    t0_assessment_id: str | None = None
+    t1_assessment_id: str | None = None
+    plan_id: str | None = None
+    items: list[PlannedItem] = Field(default_factory=list)
+    # Timer name -> when it fires; while paused, timer name -> the time it still had to run.
+    timers: dict[str, datetime] = Field(default_factory=dict)
+    paused_remaining: dict[str, timedelta] | None = None
+    overdue: list[str] = Field(default_factory=list)
+    closed_without_follow_up: bool = False
+    held: list[HeldFact] = Field(default_factory=list)
+    log: list[LogEntry] = Field(default_factory=list)
+    # Answer-by dates told to the company with its invitations and reminders.
+    questionnaire_deadline: datetime | None = None
+    follow_up_deadline: datetime | None = None
+    # Facts taken but not yet applied: carried over a continue-as-new with the rest.
+    pending: list[Fact] = Field(default_factory=list)
+
+
+class JourneyStart(BaseModel):
+    """The workflow's input: whose journey it is, the policy it runs with, and on continue-as-new
+    the state carried over."""
+
+    company_id: str
+    hub_id: str
+    policy: JourneyPolicy = Field(default_factory=JourneyPolicy)
+    state: JourneyState | None = None
+
+
+class StageChangeCommand(BaseModel):
+    """Input of the publish_stage_change activity."""
+
+    company_id: str
+    hub_id: str
+    change: StageChange
+
+
+class NotificationCommand(BaseModel):
+    """Input of the request_notification activity; the company's primary contact by default."""
+
+    company_id: str
+    hub_id: str
+    notification_id: str
+    message_type: MessageType
+    urgency: Urgency = "transactional"
+    recipient: RecipientRef | None = None
+    context: dict[str, str] = Field(default_factory=dict)
+
+
+class ServiceCommand(BaseModel):
+    """Input of the request_service activity: one planned item for its owning service."""
+
+    company_id: str
+    hub_id: str
+    owner: str
+    item: PlannedItem
+
+
+class LinkRequest(BaseModel):
+    """Input of the questionnaire_link activity."""
+
+    company_id: str
+    stage: AssessmentStage
+
+
+class BusinessDeadline(BaseModel):
+    """Input of the business_deadline activity."""
+
+    start: datetime
+    business_days: int
+
+
+class StaffAction(BaseModel):
+    """Who asks for a staff action, and why: both recorded in the journey's log."""
+
+    actor: str
+    reason: str
+
+
+class Reassignment(StaffAction):
+    advisor_id: str
+
+
+class ItemAction(StaffAction):
+    item_id: str
+
+
+class ItemOutcome(StaffAction):
+    """Staff record the end of a staff-recorded item (test-before-invest)."""
+
+    item_id: str
+    outcome: Literal["completed", "cancelled"]
+    value_eur: Decimal | None = Field(None, ge=0)
+
+
+class StageMove(StaffAction):
+    stage: Stage
+
+
+class NextTimer(BaseModel):
+    name: str
+    due_at: datetime
 
 
 class JourneyView(BaseModel):
@@ -83,3 +235,14 @@ class JourneyView(BaseModel):
     welcome: WelcomeStatus
     welcome_requested_at: datetime | None
     welcome_sent_at: datetime | None
+    region: str | None = None
+    advisor_id: str | None = None
+    items: list[PlannedItem] = Field(default_factory=list)
+    next_timer: NextTimer | None = None
+    paused: bool = False
+    overdue: list[str] = Field(default_factory=list)
+    closed_without_follow_up: bool = False
+    held: list[HeldFact] = Field(default_factory=list)
+    log: list[LogEntry] = Field(default_factory=list)
+    pending: int = Field(0, description="Facts taken but not applied yet.")
+    busy: bool = Field(False, description="A fact, timer or staff action is being applied now.")

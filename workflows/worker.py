@@ -9,13 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from shared.service import ServiceContext
 from shared.settings import Settings
 from workflows.activities import JourneyActivities
+from workflows.effects import SEARCH_ATTRIBUTE_KEYS
 from workflows.journey import CompanyJourney
 
 # Client, worker, replayer and tests must all use this one converter.
@@ -47,13 +51,37 @@ class TemporalConnection:
             return self._client
 
 
+async def ensure_search_attributes(client: Client) -> None:
+    """Register the journey's search attributes on `client`'s namespace where they are missing."""
+    kinds = {"KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "BOOL": IndexedValueType.INDEXED_VALUE_TYPE_BOOL}
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        known = set(listed.custom_attributes)
+    except RPCError as error:
+        if error.status != RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server lists none
+            raise
+        known = set()
+    missing = {
+        key.name: kinds[key.indexed_value_type.name]
+        for key in SEARCH_ATTRIBUTE_KEYS
+        if key.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+
+
 def build_worker(client: Client, task_queue: str, activities: JourneyActivities) -> Worker:
     """The worker that runs the journey workflows and their activities on `task_queue`."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CompanyJourney],
-        activities=[activities.request_notification, activities.publish_stage_change],
+        activities=activities.all(),
     )
 
 
@@ -67,6 +95,11 @@ class WorkerRunner:
 
     async def start(self, ctx: ServiceContext) -> None:
         client = await self.temporal.client()
+        try:
+            await ensure_search_attributes(client)
+        except Exception:
+            # A cluster may allow only its operators to add them: the listing then says what is missing.
+            log.warning("could not register the journey's search attributes", exc_info=True)
         self._worker = build_worker(client, ctx.settings.temporal_task_queue, JourneyActivities(ctx))
         self._task = asyncio.create_task(self._worker.run(), name="journey-worker")
         # A dead worker leaves the bridge signalling journeys nobody runs: say so loudly.

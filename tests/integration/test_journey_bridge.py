@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import delete
 from sqlmodel import SQLModel, func, select
 
+from edih.infra import free_port
 from shared.auth import issue_token
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.intake import CompanyRegistered
@@ -69,7 +70,9 @@ class Journey:
 @pytest.fixture
 async def journey(settings: Settings, temporal_address: str) -> AsyncIterator[Journey]:
     settings = settings.model_copy(
-        update={"temporal_address": temporal_address, "temporal_task_queue": f"q-{uuid.uuid4().hex}"}
+        # No intake runs here: a questionnaire invitation goes without its link at the first failure.
+        update={"temporal_address": temporal_address, "temporal_task_queue": f"q-{uuid.uuid4().hex}",
+                "journey_link_attempts": 1, "intake_url": f"http://127.0.0.1:{free_port()}"}
     )
     app = create_app(settings)
     token = issue_token(settings, "advisor@edih.local", "advisor")
@@ -123,8 +126,9 @@ async def test_a_registration_delivered_again_opens_one_journey_with_one_welcome
 
     view = await eventually(welcome_requested, timeout=30, message="journey with welcome requested")
     assert view["stage"] == "registered"
-    [request] = await eventually(lambda: journey.read("notification-requested", company_id),
-                                 message="notification-requested on the broker")
+    requests = await eventually(lambda: journey.read("notification-requested", company_id),
+                                message="notification-requested on the broker")
+    [request] = [r for r in requests if r.data["message_type"] == "welcome"]
 
     # The bridge died after signalling and before its inbox row was committed: the fact comes again.
     async with journey.ctx.db.transaction() as session:
@@ -144,7 +148,14 @@ async def test_a_registration_delivered_again_opens_one_journey_with_one_welcome
     assert [(c["from_stage"], c["to_stage"]) for c in view["history"]] == [(None, "registered")]
 
     await eventually(lambda: _all_sent(journey), message="journey outbox published")
-    assert len(await journey.read("notification-requested", company_id)) == 1
+
+    async def both_requests() -> list[str] | None:
+        types = [r.data["message_type"] for r in await journey.read("notification-requested", company_id)]
+        return types if len(types) >= 2 else None
+
+    assert await eventually(both_requests, message="both requests on the broker") == [
+        "welcome", "questionnaire-invitation",
+    ]
     [changed] = await journey.read("journey-stage-changed", company_id)
     assert changed.data["to_stage"] == "registered"
     assert changed.source == "/nl-noord/journey"
@@ -188,3 +199,33 @@ async def test_a_journey_is_read_only_with_a_staff_token(journey):
     refused = await journey.http.get(f"/journeys/{uuid.uuid4()}",
                                      headers={"Authorization": f"Bearer {service}"})
     assert refused.status_code == 403
+
+
+async def test_staff_act_on_a_journey_over_http_and_a_refusal_says_why(journey):
+    company_id = str(uuid.uuid4())
+    await journey.publish("edih.intake.events", registration(company_id).to_bytes(), company_id)
+    await eventually(lambda: journey.view(company_id), timeout=30, message="journey opened")
+    own = {"Authorization": "Bearer " + issue_token(journey.settings, "8", "advisor", regions=["friesland"])}
+    other = {"Authorization": "Bearer " + issue_token(journey.settings, "9", "advisor", regions=["drenthe"])}
+
+    paused = await journey.http.post(f"/journeys/{company_id}/pause", json={"reason": "holiday"}, headers=own)
+    assert paused.status_code == 200
+    assert paused.json()["paused"] is True
+    assert paused.json()["next_timer"] is None
+    again = await journey.http.post(f"/journeys/{company_id}/pause", json={"reason": "holiday"}, headers=own)
+    assert (again.status_code, again.json()["detail"]) == (409, "the journey is already paused")
+    moved = await journey.http.post(f"/journeys/{company_id}/move", json={"stage": "closed"}, headers=own)
+    assert moved.status_code == 422
+    foreign = await journey.http.post(f"/journeys/{company_id}/resume", json={"reason": "x"}, headers=other)
+    assert foreign.status_code == 403
+    viewer = issue_token(journey.settings, "v", "viewer")
+    read_only = await journey.http.post(f"/journeys/{company_id}/resume", json={"reason": "x"},
+                                        headers={"Authorization": f"Bearer {viewer}"})
+    assert read_only.status_code == 403
+
+    view = await journey.view(company_id)
+    assert view is not None
+    assert view["paused"] is True
+    assert [(e["actor"], e["action"], e["reason"]) for e in view["log"] if e["actor"] != "system"] == [
+        ("8", "paused", "holiday")
+    ]

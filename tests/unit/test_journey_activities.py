@@ -1,10 +1,12 @@
 """The journey's activities write into the journey outbox under an id derived from the workflow id
-and the activity id: a retried activity writes its command once, another journey writes its own."""
+and the activity id: a retried activity writes its command once, another journey writes its own, a
+service request goes to its owner; the intake deadline counts the hub calendar's business days."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from shared.outbox import OutboxRecord
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
 from workflows.activities import JourneyActivities
-from workflows.models import NotificationCommand
+from workflows.models import BusinessDeadline, NotificationCommand, PlannedItem, ServiceCommand
 
 
 @pytest.fixture
@@ -64,3 +66,28 @@ async def test_each_journey_writes_its_own_command(ctx):
         await env.run(activities.request_notification, welcome(company_id))
 
     assert sorted(row.key for row in await outbox(ctx)) == ["c1", "c2"]
+
+
+async def test_a_service_request_goes_to_its_owner_commands_topic_once(ctx):
+    activities = JourneyActivities(ctx)
+    item = PlannedItem(item_id="p-1", kind="networking", title="meet the fieldlab", owner="network")
+    command = ServiceCommand(company_id="c1", hub_id="nl-noord", owner="network", item=item)
+    env = environment("journey-c1", "service-p-1")
+    first = await env.run(activities.request_service, command)
+    assert await env.run(activities.request_service, command) == first
+
+    [row] = await outbox(ctx)
+    event = CloudEvent.from_bytes(row.payload)
+    assert row.topic == "edih.network.commands"
+    assert event.type == "eu.edih.network.service-requested.v1"
+    assert event.data["plan_item_id"] == "p-1"
+    assert event.data["kind"] == "networking"
+
+
+async def test_the_intake_deadline_counts_hub_business_days_skipping_weekends_and_kings_day(ctx):
+    # Friday 24 April 2026, 10:00 in Amsterdam; Monday 27 April is King's Day.
+    start = datetime(2026, 4, 24, 8, 0, tzinfo=UTC)
+    due = await ActivityEnvironment().run(
+        JourneyActivities(ctx).business_deadline, BusinessDeadline(start=start, business_days=5)
+    )
+    assert due == datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # Monday 4 May, 10:00 in Amsterdam

@@ -1,0 +1,63 @@
+"""A journey outlives its history: with a small history threshold it continues as new, carrying its
+state (stages, applied fact ids, held facts, timers) over, so a repeat is still ignored and the
+reminders still come at their moment."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from shared.contracts import CloudEvent, build_event
+from shared.contracts.base import EventData
+from tests.support.journeys import (
+    AT,
+    DAY,
+    MINUTE,
+    Journeys,
+    logged,
+    minute,
+    plan,
+    registered,
+    scheduled,
+)
+from tests.support.waiting import eventually
+
+
+async def signal(journeys: Journeys, name: str, data: EventData) -> CloudEvent:
+    """Hand a fact to the bridge without querying the journey: the test server leaves a query sent
+    to a run that is continuing as new unanswered, and then stops skipping time."""
+    event = build_event(name, data, sender="intake", at=AT)[1]
+    await journeys.bridge.handlers()[name](None, event, data)
+    return event
+
+
+@pytest.mark.parametrize("settings_overrides", [{"journey_history_threshold": 25}])
+async def test_a_journey_continues_as_new_with_its_state(journeys):
+    company = str(uuid.uuid4())
+    registration = await signal(journeys, "company-registered", registered(company))
+    await signal(journeys, "intake-scheduled", scheduled(company))
+    await signal(journeys, "plan-agreed", plan(company, "training"))
+
+    async def continued() -> bool:
+        description = await journeys.handle(company).describe()
+        info = description.raw_description.workflow_execution_info
+        return description.run_id != info.first_run_id and description.history_length > 3
+
+    await eventually(continued, message="continued as new")
+    before = await journeys.settled(company, taken=3)
+
+    # The registration again, after the continue-as-new: still a repeat.
+    await journeys.bridge.signal(None, registration, registered(company))  # type: ignore[arg-type]
+    view = await journeys.settled(company)
+    assert view.applied_facts == before.applied_facts == 3
+    assert [c.to_stage for c in view.history] == ["registered", "intake_scheduled"]
+    assert [h.fact.name for h in view.held] == ["plan-agreed"]
+    assert await journeys.stages(company) == ["registered", "intake_scheduled"]
+    assert [m[0] for m in await journeys.messages(company)] == ["welcome", "questionnaire-invitation"]
+
+    # The timers came along: the first questionnaire reminder still comes 7 days after admission.
+    admitted_at = view.history[0].at
+    view = await journeys.sleep(company, admitted_at + 7 * DAY + MINUTE - await journeys.now())
+    assert logged(view, "requested questionnaire-reminder") == [minute(admitted_at + 7 * DAY)]
+    assert view.stage == "intake_scheduled"
