@@ -99,6 +99,15 @@ def mails(stack: RunningStack) -> list[mailbox.MaildirMessage]:
     return [box[key] for key in box.keys()]
 
 
+def subjects(messages: list[mailbox.MaildirMessage]) -> list[str]:
+    return [str(make_header(decode_header(m["Subject"]))) for m in messages]
+
+
+def text_of(message: mailbox.MaildirMessage) -> str:
+    [plain] = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    return str(plain.get_payload(decode=True).decode(plain.get_content_charset() or "utf-8"))
+
+
 def wait_for(probe, timeout: float = 60, message: str = "condition"):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,20 +135,24 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
         assert retried.status_code == 201 and retried.json() == first.json()
     company_id = first.json()["id"]
 
-    arrived = wait_for(lambda: mails(stack), message="the welcome e-mail", timeout=90)
-    assert len(arrived) == 1
-    assert arrived[0]["To"].endswith("sanne@example.nl>") or arrived[0]["To"] == "sanne@example.nl"
-    subject = str(make_header(decode_header(arrived[0]["Subject"])))
-    assert "welkom" in subject.lower()
+    # At admission the journey sends the welcome and the invitation to the questionnaire (T0).
+    arrived = wait_for(lambda: len(mails(stack)) >= 2 and mails(stack),
+                       message="the welcome and the questionnaire invitation", timeout=90)
+    assert sorted(subjects(arrived)) == ["Uw scan digitale volwassenheid staat klaar",
+                                         "Welkom bij EDIH Noord-Nederland"]
+    for mail in arrived:
+        assert mail["To"].endswith("<sanne@example.nl>") or mail["To"] == "sanne@example.nl"
+    [invitation] = [m for m in arrived if "scan" in subjects([m])[0]]
+    assert f"{settings.intake_url}/questionnaire/" in text_of(invitation)
 
     with httpx.Client(base_url=settings.notifications_url, timeout=10) as notifications:
-        deliveries = wait_for(
-            lambda: [d for d in notifications.get(
-                "/deliveries", params={"company_id": company_id},
-                headers={"Authorization": f"Bearer {token}"}).json() if d["status"] == "sent"],
-            message="a sent delivery",
-        )
-    assert len(deliveries) == 1
+        def sent() -> list[dict[str, str]]:
+            listed = notifications.get("/deliveries", params={"company_id": company_id},
+                                       headers={"Authorization": f"Bearer {token}"}).json()
+            return [d for d in listed if d["status"] == "sent"]
+
+        deliveries = wait_for(lambda: len(sent()) >= 2 and sent(), message="two sent deliveries")
+    assert sorted(d["message_type"] for d in deliveries) == ["questionnaire-invitation", "welcome"]
 
     async def journey_status() -> str:
         client = await Client.connect(settings.temporal_address)
@@ -167,5 +180,5 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
         again = intake.get(f"/companies/{company_id}", headers={"Authorization": f"Bearer {token}"})
         assert again.status_code == 200
     assert asyncio.run(journey_status()) == "RUNNING"
-    time.sleep(5)  # time for any wrongly repeated welcome to arrive
-    assert len(mails(stack)) == 1
+    time.sleep(5)  # time for any wrongly repeated message to arrive
+    assert sorted(subjects(mails(stack))) == sorted(subjects(arrived))
