@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# Tests mostly wait on brokers, servers and timers: four at a time suit two cores.
+TEST_WORKERS ?= 4
 
 .PHONY: install up down status test test-unit bench lint docs migration clean
 
@@ -25,7 +27,7 @@ status: install
 	$(BIN)/edih status
 
 test: install ## unit, integration and end-to-end tests (not the benchmarks)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test-unit: install
 	$(BIN)/pytest tests/unit
