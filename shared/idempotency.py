@@ -1,7 +1,9 @@
 """Safe retries of HTTP writes: the `Idempotency-Key` header.
 
 The first response to a key is stored in the same transaction as the write it answers; the same key
-with the same request returns that response again, and with another request is refused (422).
+with the same request returns that response again, and with another request is refused (422). A
+stored response names the company it is about, so that erasing a company's personal data also
+forgets the responses that held it (`forget`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -24,6 +27,8 @@ from shared.db import Database, UTCDateTime
 HEADER = "Idempotency-Key"
 
 Work = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
+# The company a response is about, from its body; by default the `company_id` of the path.
+Subject = Callable[[Any], str | None]
 
 
 class StoredResponse(SQLModel, table=True):
@@ -35,6 +40,7 @@ class StoredResponse(SQLModel, table=True):
     fingerprint: str
     status_code: int
     body: str
+    subject: str | None = Field(default=None, index=True, max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -45,11 +51,14 @@ async def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-async def run_idempotent(db: Database, clock: Clock, request: Request, work: Work) -> JSONResponse:
+async def run_idempotent(
+    db: Database, clock: Clock, request: Request, work: Work, subject: Subject | None = None
+) -> JSONResponse:
     """Run `work` in one transaction, answering a repeated `Idempotency-Key` from the store.
 
     `work` returns (status code, JSON body) or raises HTTPException (which is not stored, so a
-    retry after an error is evaluated afresh).
+    retry after an error is evaluated afresh). `subject` names the company the stored response is
+    about (default: the request's `company_id` path parameter).
     """
     key = request.headers.get(HEADER)
     if key is not None and not 1 <= len(key) <= 200:
@@ -65,10 +74,11 @@ async def run_idempotent(db: Database, clock: Clock, request: Request, work: Wor
             if stored is not None:
                 return _replay(stored, fingerprint)
             status_code, body = await work(session)
+            about = subject(body) if subject else request.path_params.get("company_id")
             session.add(
                 StoredResponse(
                     key=key, fingerprint=fingerprint, status_code=status_code,
-                    body=json.dumps(body), created_at=clock.now(),
+                    body=json.dumps(body), subject=about, created_at=clock.now(),
                 )
             )
     except IntegrityError:
@@ -89,3 +99,10 @@ def _replay(stored: StoredResponse, fingerprint: str) -> JSONResponse:
     return JSONResponse(
         json.loads(stored.body), status_code=stored.status_code, headers={"Idempotent-Replay": "true"}
     )
+
+
+async def forget(session: AsyncSession, subject: str) -> int:
+    """Delete the stored responses about `subject` (a company whose personal data is erased); a
+    retry with one of their keys is then evaluated afresh. Returns how many were deleted."""
+    result = await session.execute(delete(StoredResponse).where(StoredResponse.subject == subject))  # type: ignore[arg-type]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -77,12 +77,12 @@ async def register_company(
 
     try:
         try:
-            response = await run_idempotent(ctx.db, ctx.clock, request, work)
+            response = await run_idempotent(ctx.db, ctx.clock, request, work, subject=_registered_id)
         except (AlreadyRegistered, IntegrityError):
             # A concurrent request may have committed since this one looked (PostgreSQL: the KvK
             # race ends in an IntegrityError). Asked again, the answer is the winner's own when it
             # had this Idempotency-Key, else a 409 naming the company it registered.
-            response = await run_idempotent(ctx.db, ctx.clock, request, work)
+            response = await run_idempotent(ctx.db, ctx.clock, request, work, subject=_registered_id)
     except AlreadyRegistered as conflict:
         return JSONResponse(
             {"detail": str(conflict), "company_id": conflict.company_id},
@@ -90,6 +90,10 @@ async def register_company(
         )
     ctx.relay.notify()
     return response
+
+
+def _registered_id(body: dict[str, object]) -> str:
+    return str(body["id"])
 
 
 @router.get("/companies/{company_id}", response_model=CompanyPublic)
