@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 
 from shared.auth import ROLES, issue_token
-from shared.settings import Settings
+from shared.settings import settings_from_environment
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--limit", type=int, default=1000)
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    settings = settings_from_environment()
     if args.command == "token":
         print(f"Bearer token for {args.subject} ({args.role}), valid {args.hours:g} h:", file=sys.stderr)
         print(issue_token(settings, args.subject, args.role, regions=args.region,

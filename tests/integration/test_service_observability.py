@@ -1,0 +1,214 @@
+"""What an operator's probes and Prometheus see of a running service, on a real broker and database:
+`/healthz`, `/readyz` (ready; not ready while the broker is down; the journey service's Temporal),
+and `/metrics` with the series ARCHITECTURE.md lists: HTTP requests by status (500s included),
+events in and out, handler latency, outbox backlog, dead letters (0 from the start), consumer lag,
+and the console's journeys by stage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edih.infra import free_port
+from services.console.app import create_app as create_console
+from shared.contracts import CloudEvent, build_event
+from shared.contracts.intake import CompanyRegistered
+from shared.inbox import PermanentError
+from shared.service import ServiceContext, build_app
+from shared.settings import Settings
+from tests.conftest import Tansu
+from tests.support.waiting import eventually
+from workflows.app import create_app as create_journey
+from workflows.worker import TemporalConnection
+
+failing = APIRouter()
+
+
+@failing.get("/boom")
+async def boom() -> None:
+    raise RuntimeError("a bug in a route")
+
+
+@failing.get("/fine")
+async def fine() -> dict[str, str]:
+    return {"fine": "yes"}
+
+
+async def apply_registration(session: AsyncSession, event: CloudEvent, data: CompanyRegistered) -> None:
+    if data.legal_name == "Refused BV":
+        raise PermanentError("refused for the test")
+
+
+@dataclass
+class Probe:
+    """A running service of its own name (so its series are its own) and an HTTP client to it."""
+
+    name: str
+    settings: Settings
+    app: FastAPI
+    http: httpx.AsyncClient
+
+    async def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """Every sample of /metrics: (name, labels) -> value."""
+        response = await self.http.get("/metrics")
+        assert response.status_code == 200
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+
+    async def sample(self, name: str, **labels: str) -> float | None:
+        wanted = {"service": self.name, **labels}
+        for (sample_name, sample_labels), value in (await self.metrics()).items():
+            if sample_name == name and wanted.items() <= dict(sample_labels).items():
+                return value
+        return None
+
+
+@asynccontextmanager
+async def running(app: FastAPI, name: str, settings: Settings) -> AsyncIterator[Probe]:
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        # A route that raises answers 500, as uvicorn would, instead of raising into the test.
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://probe",
+    ) as http:
+        yield Probe(name, settings, app, http)
+
+
+def probe_app(settings: Settings, name: str) -> FastAPI:
+    ctx = ServiceContext.create(name, settings)
+    ctx.consumer(["edih.intake.events"], {"company-registered": apply_registration})
+    return build_app(ctx, models=[], routers=[failing])
+
+
+@pytest.fixture
+async def probe(settings: Settings) -> AsyncIterator[Probe]:
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    async with running(probe_app(settings, name), name, settings) as running_probe:
+        yield running_probe
+
+
+async def publish_registration(broker: KafkaBroker, settings: Settings, legal_name: str) -> CloudEvent:
+    company_id = str(uuid.uuid4())
+    data = CompanyRegistered(hub_id="nl-noord", company_id=company_id, kvk_number="12345678",
+                             legal_name=legal_name, region="drenthe", nace_code="C25.62",
+                             cohort_status="admitted")
+    contract, event = build_event("company-registered", data, sender="intake",
+                                  at=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    await broker.publish(event.to_bytes(), settings.topic(contract.topic), key=company_id.encode())
+    return event
+
+
+async def test_healthz_and_readyz_answer_while_the_service_runs(probe: Probe):
+    health = await probe.http.get("/healthz")
+    assert (health.status_code, health.json()) == (200, {"status": "ok", "service": probe.name})
+    ready = await probe.http.get("/readyz")
+    assert (ready.status_code, ready.json()) == (
+        200, {"status": "ready", "checks": {"database": True, "broker": True}}
+    )
+
+
+async def test_readyz_says_not_ready_while_the_broker_is_down(own_tansu: Tansu, settings: Settings):
+    settings = settings.model_copy(update={"kafka_bootstrap_servers": own_tansu.bootstrap})
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    async with running(probe_app(settings, name), name, settings) as probe:
+        own_tansu.stop()
+        try:
+            refused = await probe.http.get("/readyz")
+            assert (refused.status_code, refused.json()) == (
+                503, {"status": "not ready", "checks": {"database": True, "broker": False}}
+            )
+            assert (await probe.http.get("/healthz")).status_code == 200  # alive all the same
+        finally:
+            own_tansu.start()
+
+        async def ready_again() -> bool:
+            return (await probe.http.get("/readyz")).status_code == 200
+
+        await eventually(ready_again, timeout=30, message="ready after the broker is back")
+
+
+async def test_a_service_check_that_fails_or_raises_makes_the_service_not_ready(settings: Settings):
+    async def answers() -> bool:
+        return True
+
+    async def unreachable() -> bool:
+        return False
+
+    async def broken() -> bool:
+        raise ConnectionError("no route to the dependency")
+
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    checks = {"answers": answers, "unreachable": unreachable, "broken": broken}
+    app = build_app(ServiceContext.create(name, settings), models=[], ready_checks=checks)
+    async with running(app, name, settings) as probe:
+        response = await probe.http.get("/readyz")
+        assert (response.status_code, response.json()["checks"]) == (503, {
+            "database": True, "broker": True, "answers": True, "unreachable": False, "broken": False,
+        })
+
+
+async def test_the_journey_service_is_ready_only_with_temporal(settings: Settings, temporal_address: str):
+    settings = settings.model_copy(update={"temporal_address": temporal_address,
+                                           "temporal_task_queue": f"q-{uuid.uuid4().hex}"})
+    async with running(create_journey(settings), "journey", settings) as probe:
+        response = await probe.http.get("/readyz")
+        assert (response.status_code, response.json()["checks"]) == (
+            200, {"database": True, "broker": True, "temporal": True}
+        )
+    nowhere = settings.model_copy(update={"temporal_address": f"127.0.0.1:{free_port()}"})
+    assert await TemporalConnection(nowhere).reachable(timeout=2) is False
+
+
+async def test_metrics_count_http_requests_by_status_including_500s(probe: Probe):
+    assert (await probe.http.get("/fine")).status_code == 200
+    assert (await probe.http.get("/boom")).status_code == 500
+    assert (await probe.http.get("/no-such-page")).status_code == 404
+    requests = "edih_http_requests_total"
+    assert await probe.sample(requests, method="GET", route="/fine", status="200") == 1
+    assert await probe.sample(requests, method="GET", route="/boom", status="500") == 1
+    assert await probe.sample(requests, method="GET", route="unmatched", status="404") == 1
+    assert await probe.sample("edih_http_request_seconds_count", method="GET", route="/boom") == 1
+
+
+async def test_metrics_count_events_dead_letters_lag_and_backlog(probe: Probe):
+    publisher: KafkaBroker = probe.app.state.ctx.broker
+    # Before anything happened the dead letters and the published records already read 0.
+    assert await probe.sample("edih_dead_letters_total") == 0
+    assert await probe.sample("edih_events_out_total") == 0
+    assert await probe.sample("edih_outbox_backlog") == 0
+
+    await publish_registration(publisher, probe.settings, "Acme BV")
+    await publish_registration(publisher, probe.settings, "Refused BV")
+    await eventually(lambda: probe.sample("edih_dead_letters_total"), message="a dead letter counted")
+
+    event_type = {"type": "company-registered"}
+    assert await probe.sample("edih_events_in_total", **event_type, outcome="applied") == 1
+    assert await probe.sample("edih_event_handler_seconds_count", **event_type) >= 1  # type: ignore[operator]
+    assert await probe.sample("edih_dead_letters_total") == 1
+    # The dead letter leaves through the service's outbox for its dead-letter topic.
+    await eventually(lambda: probe.sample("edih_events_out_total"), message="the dead letter published")
+    assert await probe.sample("edih_outbox_backlog") == 0
+    topic = probe.settings.topic("edih.intake.events")
+
+    async def caught_up() -> bool:  # the lag is measured after each record
+        return await probe.sample("edih_consumer_lag", topic=topic) == 0
+
+    await eventually(caught_up, message="no consumer lag left")
+
+
+async def test_the_console_reports_journeys_by_stage(settings: Settings):
+    async with running(create_console(settings), "console", settings) as console:
+        stages = {dict(labels)["stage"] for (name, labels), _ in (await console.metrics()).items()
+                  if name == "edih_journeys"}
+        assert {"registered", "in_services", "closed"} <= stages
