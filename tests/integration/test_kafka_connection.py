@@ -1,14 +1,23 @@
 """The Kafka connection settings on the real Tansu broker: with the defaults (plaintext, replication
 factor 1) the services' topics are created with the configured partitions, and the broker the
-services use publishes and consumes through them."""
+services use publishes and consumes through them; with TLS settings (CA, client certificate and
+key) the admin client and the broker reach a broker that takes only mutual TLS."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
+import trustme
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.kafka import ensure_topics, kafka_client_options, make_broker
+from edih.infra import free_port, start_process, stop_process, tansu_command, wait_for_port
+from shared.kafka import ensure_topics, kafka_client_options, list_topics, make_broker
 from shared.settings import Settings
 
 
@@ -28,6 +37,11 @@ async def test_the_defaults_create_topics_and_carry_records_on_tansu(settings: S
     partitions = described["partitions"]
     assert len(partitions) == 2 and all(len(p["replicas"]) == 1 for p in partitions)
 
+    await publish_and_receive(settings, topic)
+
+
+async def publish_and_receive(settings: Settings, topic: str) -> None:
+    """A record published with the services' broker comes back to one of its subscribers."""
     broker = make_broker(settings, "intake")
     received: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -43,3 +57,75 @@ async def test_the_defaults_create_topics_and_carry_records_on_tansu(settings: S
         assert await asyncio.wait_for(received.get(), timeout=30) == b"hello"
     finally:
         await broker.stop()
+
+
+@dataclass
+class TlsFrontDoor:
+    """A TLS terminator in front of a Tansu broker, as a cluster that takes only mutual TLS: it
+    demands a client certificate signed by the hub's CA and notes whose it was."""
+
+    port: int
+    clients: list[str]
+
+
+@asynccontextmanager
+async def tls_front_door(ca: trustme.CA, broker_port: int, port: int) -> AsyncIterator[TlsFrontDoor]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    door = TlsFrontDoor(port, [])
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        names = writer.get_extra_info("peercert").get("subjectAltName", ())
+        door.clients.append(",".join(value for _, value in names))
+        broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", broker_port)
+        await asyncio.gather(pipe(reader, broker_writer), pipe(broker_reader, writer))
+
+    server = await asyncio.start_server(serve, "127.0.0.1", port, ssl=context)
+    try:
+        yield door
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def tls_tansu(logs_dir: Path) -> Iterator[tuple[int, int]]:
+    """A Tansu broker that tells its clients to come through the TLS port: (its own, the TLS one)."""
+    own, front = free_port(), free_port()
+    command = tansu_command(own)
+    command[command.index("--advertised-listener-url") + 1] = f"tcp://127.0.0.1:{front}"
+    process = start_process(command, logs_dir / f"tansu-tls-{own}.log")
+    wait_for_port(own, process=process)
+    yield own, front
+    stop_process(process)
+
+
+async def test_mutual_tls_from_the_settings_reaches_the_cluster(tls_tansu: tuple[int, int], tmp_path: Path):
+    ca = trustme.CA()
+    client = ca.issue_cert("edih-intake")
+    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    client.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    client.private_key_pem.write_to_path(str(files["key"]))
+    own, front = tls_tansu
+    settings = Settings(
+        data_dir=tmp_path, kafka_bootstrap_servers=f"127.0.0.1:{front}", kafka_session_timeout_ms=1_000,
+        kafka_security_protocol="SSL", kafka_ssl_cafile=files["ca"], kafka_ssl_certfile=files["cert"],
+        kafka_ssl_keyfile=files["key"],
+    )
+    async with tls_front_door(ca, own, front) as door:
+        await ensure_topics(settings, ["edih.test.events"])
+        assert "edih.test.events" in await list_topics(settings)
+        await publish_and_receive(settings, "edih.test.events")
+    assert door.clients and set(door.clients) == {"edih-intake"}
