@@ -6,19 +6,16 @@ key) the admin client and the broker reach a broker that takes only mutual TLS."
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 from aiokafka.admin import AIOKafkaAdminClient
 
 from edih.infra import free_port, start_process, stop_process, tansu_command, wait_for_port
 from shared.kafka import ensure_topics, kafka_client_options, list_topics, make_broker
 from shared.settings import Settings
+from tests.support.tls import certificates, tls_front_door
 
 
 async def test_the_defaults_create_topics_and_carry_records_on_tansu(settings: Settings):
@@ -59,46 +56,6 @@ async def publish_and_receive(settings: Settings, topic: str) -> None:
         await broker.stop()
 
 
-@dataclass
-class TlsFrontDoor:
-    """A TLS terminator in front of a Tansu broker, as a cluster that takes only mutual TLS: it
-    demands a client certificate signed by the hub's CA and notes whose it was."""
-
-    port: int
-    clients: list[str]
-
-
-@asynccontextmanager
-async def tls_front_door(ca: trustme.CA, broker_port: int, port: int) -> AsyncIterator[TlsFrontDoor]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    ca.configure_trust(context)
-    context.verify_mode = ssl.CERT_REQUIRED
-    door = TlsFrontDoor(port, [])
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        names = writer.get_extra_info("peercert").get("subjectAltName", ())
-        door.clients.append(",".join(value for _, value in names))
-        broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", broker_port)
-        await asyncio.gather(pipe(reader, broker_writer), pipe(broker_reader, writer))
-
-    server = await asyncio.start_server(serve, "127.0.0.1", port, ssl=context)
-    try:
-        yield door
-    finally:
-        server.close()
-
-
 @pytest.fixture
 def tls_tansu(logs_dir: Path) -> Iterator[tuple[int, int]]:
     """A Tansu broker that tells its clients to come through the TLS port: (its own, the TLS one)."""
@@ -112,12 +69,7 @@ def tls_tansu(logs_dir: Path) -> Iterator[tuple[int, int]]:
 
 
 async def test_mutual_tls_from_the_settings_reaches_the_cluster(tls_tansu: tuple[int, int], tmp_path: Path):
-    ca = trustme.CA()
-    client = ca.issue_cert("edih-intake")
-    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    client.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    client.private_key_pem.write_to_path(str(files["key"]))
+    ca, files = certificates(tmp_path, "edih-intake")
     own, front = tls_tansu
     settings = Settings(
         data_dir=tmp_path, kafka_bootstrap_servers=f"127.0.0.1:{front}", kafka_session_timeout_ms=1_000,
