@@ -1,10 +1,12 @@
 """`edih up` stops cleanly however it ends, on the real platform in a subprocess: after a kill -9 of
-`edih up`, `edih down` stops every child it left running and frees their ports; a new `edih up`
+`edih up`, `edih down` stops every child it left running and frees their ports (and the services'
+logs are JSON lines throughout); a new `edih up`
 stops its own leftovers, says so and comes up; closing the terminal (SIGHUP) stops the platform;
 ports taken by another program are refused, naming the port."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 from collections.abc import Iterator
@@ -56,6 +58,10 @@ def test_edih_down_stops_what_a_killed_edih_up_left_running(stack: RunningStack)
     assert open_ports(stack) == []
     assert stack.recorded() is None
     assert stack.edih("down").stdout == "The platform is not running.\n"
+    # What the services logged meanwhile: one JSON object a line, naming the service.
+    for service in ("intake", "notifications", "journey", "console"):
+        lines = (stack.data_dir / "logs" / f"{service}.log").read_text().splitlines()
+        assert lines and {json.loads(line)["service"] for line in lines} == {service}
 
 
 def test_a_new_edih_up_stops_its_leftovers_and_closing_the_terminal_stops_it(stack: RunningStack):
