@@ -1,11 +1,14 @@
-"""Intake's wiring: the service context, its tables, routes and consumers, as one ASGI app."""
+"""Intake's wiring: the service context, its tables, routes and consumer (exits the journey
+decided), and at start the admission of waitlisted companies into places a pool gained, as one ASGI
+app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.intake import places
 from services.intake.api import ROUTERS
-from services.intake.handlers import HANDLERS, TOPICS
+from services.intake.handlers import TOPICS, make_handlers
 from services.intake.models import MODELS
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
@@ -16,6 +19,9 @@ SERVICE = "intake"
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     ctx = ServiceContext.create(SERVICE, settings, clock)
-    if HANDLERS:
-        ctx.consumer(TOPICS, HANDLERS)
-    return build_app(ctx, models=MODELS, routers=ROUTERS, title="EDIH intake")
+    ctx.consumer(TOPICS, make_handlers(ctx))
+
+    async def on_start(ctx: ServiceContext) -> None:
+        await places.fill_pools(ctx)
+
+    return build_app(ctx, models=MODELS, routers=ROUTERS, title="EDIH intake", on_start=on_start)

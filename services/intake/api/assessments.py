@@ -17,12 +17,12 @@ from services.intake import dma
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     now_utc,
     require_in_programme,
     write,
 )
+from services.intake.audit import audit
 from services.intake.records import (
     Assessment,
     AssessmentCreate,

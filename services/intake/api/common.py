@@ -1,19 +1,20 @@
 """What intake's routes share: the role dependencies, loading a company and its contacts, the
-public shape of a company, the audit log, and the guard that a company is in the programme."""
+public shape of a company, the guard that a company is in the programme, and the idempotent
+write."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from services.intake.models import AuditEntry, Company, CompanyPublic, Contact, ContactPublic
+from services.intake.models import Company, CompanyPublic, Contact, ContactPublic
 from services.intake.records import Intake
 from shared.auth import Principal, require
 from shared.idempotency import Work, run_idempotent
@@ -80,19 +81,6 @@ async def intake_of(session: AsyncSession, company_id: str) -> Intake | None:
 def public(company: Company, contacts: Sequence[Contact]) -> CompanyPublic:
     public_contacts = [ContactPublic.model_validate(c) for c in contacts]
     return CompanyPublic.model_validate(company, update={"contacts": public_contacts})
-
-
-def audit(
-    session: AsyncSession, ctx: ServiceContext, actor: str, company_id: str, action: str,
-    changes: dict[str, Any] | None = None,
-) -> None:
-    """Log who did what to a company, in the caller's transaction (no contact data in `changes`)."""
-    session.add(
-        AuditEntry(
-            hub_id=ctx.settings.hub_id, company_id=company_id, actor=actor, action=action,
-            changes=changes or {}, at=now_utc(ctx),
-        )
-    )
 
 
 async def write(ctx: ServiceContext, request: Request, work: Work) -> JSONResponse:

@@ -15,7 +15,6 @@ from services.intake import domain, places
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     contacts_of,
     may_act_on,
@@ -23,6 +22,7 @@ from services.intake.api.common import (
     public,
     write,
 )
+from services.intake.audit import audit
 from services.intake.models import (
     AuditEntry,
     AuditEntryPublic,

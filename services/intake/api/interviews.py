@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     intake_of,
     now_utc,
     require_in_programme,
     write,
 )
+from services.intake.audit import audit
 from services.intake.records import Intake, IntakeOutcome, IntakePublic, IntakeSchedule
 from shared.auth import Principal
 from shared.contracts import derived_event_id, new_event_id

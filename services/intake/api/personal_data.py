@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.api.common import (
     StaffWriter,
-    audit,
     company_or_404,
     contacts_of,
     intake_of,
     now_utc,
     write,
 )
+from services.intake.audit import audit
 from shared.contracts import derived_event_id
 from shared.contracts.intake import ContactsErased
 from shared.service import ContextDep

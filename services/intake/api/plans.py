@@ -13,13 +13,13 @@ from services.intake.api.assessments import assessments_of, exact_scores
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     intake_of,
     now_utc,
     require_in_programme,
     write,
 )
+from services.intake.audit import audit
 from services.intake.models import new_id
 from services.intake.records import Plan, PlanAgree, PlanItemOut, PlanPublic
 from shared.contracts import derived_event_id
