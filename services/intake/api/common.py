@@ -1,6 +1,6 @@
 """What intake's routes share: the role dependencies, loading a company and its contacts, the
-public shape of a company, the guard that a company is in the programme, and the idempotent
-write."""
+public shape of a company, the guard that a company is in the programme, a 422 in the shape of a
+validation error, and the idempotent write."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -81,6 +82,12 @@ async def intake_of(session: AsyncSession, company_id: str) -> Intake | None:
 def public(company: Company, contacts: Sequence[Contact]) -> CompanyPublic:
     public_contacts = [ContactPublic.model_validate(c) for c in contacts]
     return CompanyPublic.model_validate(company, update={"contacts": public_contacts})
+
+
+def invalid(location: tuple[str, ...], message: str, given: object) -> RequestValidationError:
+    """A 422 for a value only the service can judge (against its clock or its timezone), in the
+    shape of the request validation errors: `message` reads "<field>: <message>"."""
+    return RequestValidationError([{"type": "value_error", "loc": location, "msg": message, "input": given}])
 
 
 async def write(ctx: ServiceContext, request: Request, work: Work) -> JSONResponse:
