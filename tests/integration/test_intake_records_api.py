@@ -1,6 +1,6 @@
 """Intake's staff records through the API, on SQLite and PostgreSQL: the intake interview (Amsterdam
 time in, UTC stored; no hour the clocks skip, nothing in the past), the plan proposed from the T0 and
-agreed, company updates with their audit trail (no foundation
+agreed once the T0 and the interview are in, company updates with their audit trail (no foundation
 year in the future), search by name or KvK number (never blank), and the export and erasure of the
 contacts' personal data."""
 
@@ -172,6 +172,41 @@ async def test_the_plan_is_proposed_from_the_t0_and_the_interview_then_agreed_as
     assert (await intake.call("GET", f"/companies/{company}/plan")).json() == agreed.json()
     read = await intake.call("GET", f"/companies/{company}")
     assert read.json()["plan_agreed_at"] == "2026-03-02T09:30:00Z"
+
+
+async def test_a_plan_is_agreed_only_with_the_t0_and_a_held_interview_and_a_refusal_stores_nothing(
+    intake: Intake, company: str
+):
+    items = {"items": [{"kind": "training", "title": "Cobots for beginners"}]}
+    url = f"/companies/{company}/plan"
+
+    neither = await intake.call("POST", url, items)
+    await schedule(intake, company)
+    await intake.call("POST", f"/companies/{company}/assessments",
+                      {"stage": "T0", "questionnaire_version": "sme-v1", "answers": answers(q2=3)})
+    proposed = await intake.call("GET", url)
+    t0_only = await intake.call("POST", url, items)
+    await outcome(intake, company, outcome="no_show")
+    no_show = await intake.call("POST", url, items)
+    await schedule(intake, company, "2026-03-12T10:00", method="PATCH")
+    await outcome(intake, company, outcome="completed")
+    agreed = await intake.call("POST", url, items)
+
+    assert neither.status_code == 409
+    assert neither.json()["detail"] == (
+        f"company {company} cannot agree a plan yet: it needs the T0 assessment and a completed "
+        "intake interview"
+    )
+    # The proposal works from what is there: the T0 without the interview.
+    assert (proposed.status_code, proposed.json()["status"]) == (200, "proposed")
+    for refused in (t0_only, no_show):
+        assert refused.status_code == 409
+        assert refused.json()["detail"].endswith("it needs a completed intake interview")
+    assert agreed.status_code == 201, agreed.text
+    assert len(await intake.events("plan-agreed")) == 1
+    agreements = [e for e in (await intake.call("GET", f"/companies/{company}/audit")).json()
+                  if e["action"] == "plan-agreed"]
+    assert len(agreements) == 1
 
 
 async def test_an_update_is_audited_with_who_changed_what(intake: Intake, company: str):
