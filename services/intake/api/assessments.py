@@ -106,7 +106,8 @@ async def submit(
         return 201, shown.model_dump(mode="json")
 
     try:
-        return await write(ctx, request, work)
+        # The company's own link has no company_id in its path: the answer is about this company.
+        return await write(ctx, request, work, subject=lambda _body: company_id)
     except IntegrityError:
         # Two first submissions of one stage at once: the database kept one.
         raise HTTPException(status.HTTP_409_CONFLICT,

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from services.intake.models import Company, CompanyPublic, Contact, ContactPublic
 from services.intake.records import Intake
 from shared.auth import Principal, require
-from shared.idempotency import Work, run_idempotent
+from shared.idempotency import Subject, Work, run_idempotent
 from shared.service import ServiceContext
 
 StaffWriter = Annotated[Principal, Depends(require("admin", "advisor"))]
@@ -90,9 +90,12 @@ def invalid(location: tuple[str, ...], message: str, given: object) -> RequestVa
     return RequestValidationError([{"type": "value_error", "loc": location, "msg": message, "input": given}])
 
 
-async def write(ctx: ServiceContext, request: Request, work: Work) -> JSONResponse:
-    """Run a write in one transaction (safe to retry with an `Idempotency-Key`), then wake the
-    outbox relay for the events it recorded."""
-    response = await run_idempotent(ctx.db, ctx.clock, request, work)
+async def write(
+    ctx: ServiceContext, request: Request, work: Work, subject: Subject | None = None
+) -> JSONResponse:
+    """Run a write in one transaction (safe to retry with an `Idempotency-Key`; the stored answer
+    is about `subject`'s company, by default the path's `company_id`), then wake the outbox relay
+    for the events it recorded."""
+    response = await run_idempotent(ctx.db, ctx.clock, request, work, subject=subject)
     ctx.relay.notify()
     return response
