@@ -6,9 +6,10 @@ for non-essential messages, the unsubscribe link). Only the HTML part is autoesc
 value is an error, never an empty gap. Dates in a request's context are ISO 8601 strings and are
 written out per language in the hub's timezone (`when` and `day` filters).
 
-`SAMPLES` holds the context values each message type uses, for the preview endpoint and tests. A
-questionnaire message without its link says the advisor sends it; a staff message shows its
-`summary`, or its `reason` (the journey's codes in words, `REASONS`).
+`SAMPLES` holds the context values each message type uses, for the preview endpoint and tests;
+`REQUIRED` names those a request must carry (every other one is optional). A questionnaire message
+without its link says the advisor sends it; a staff message shows its `summary`, or its `reason`
+(the journey's codes in words, `REASONS`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ REASONS = {
                                  "en": "Closed without a follow-up assessment"},
 }
 
-# Sample context per message type: the keys its templates read (those behind `{% if %}` optional).
+# Sample context per message type: every key its templates read. Those in REQUIRED must be in a
+# request; every other key is optional and read behind `{% if context.get(...) %}` (a plain
+# `context.key` on an absent key fails under StrictUndefined, also inside an `{% if %}`).
 SAMPLES: dict[str, dict[str, str]] = {
     "welcome": {},
     "intake-invitation": {"scheduled_at": "2026-03-03T09:00:00Z", "location": "NOM, Groningen"},
@@ -67,6 +70,21 @@ SAMPLES: dict[str, dict[str, str]] = {
     "staff-escalation": {
         "summary": "Questionnaire T0 overdue", "company_name": "Metaal BV", "overdue_since": "2026-03-20",
     },
+}
+
+# The context keys a request of each type must carry; a staff message needs a `summary` or a
+# `reason` (the journey sends a reason, other services a summary: either one alone renders).
+REQUIRED: dict[str, frozenset[str]] = {
+    "welcome": frozenset(),
+    "intake-invitation": frozenset({"scheduled_at"}),
+    "questionnaire-invitation": frozenset(),
+    "questionnaire-reminder": frozenset(),
+    "training-session-reminder": frozenset({"course_title", "starts_at"}),
+    "financing-deadline": frozenset({"instrument", "deadline"}),
+    "follow-up-invitation": frozenset(),
+    "follow-up-reminder": frozenset(),
+    "staff-alert": frozenset({"reason"}),
+    "staff-escalation": frozenset({"summary"}),
 }
 
 
@@ -137,7 +155,8 @@ class Templates:
 
     def _when(self, value: str, language: str) -> str:
         """An ISO moment as the hub's local date and time, e.g. `dinsdag 3 maart 2026 om 10:00`."""
-        moment = datetime.fromisoformat(value)
+        # str() of an absent value raises Jinja's error naming the key (a RenderError, never retried).
+        moment = datetime.fromisoformat(str(value))
         if moment.tzinfo is not None:
             moment = moment.astimezone(self.timezone)
         at = "om" if language == "nl" else "at"
