@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
-from services.notifications import unsubscribe
+from services.notifications import domain, unsubscribe
 from services.notifications.domain import Language
 from services.notifications.mail import hub_name
 from services.notifications.models import (
@@ -86,10 +86,14 @@ async def list_deliveries(
     for attempt in attempts:
         history.setdefault(attempt.delivery_id, []).append(AttemptPublic.model_validate(attempt,
                                                                                         from_attributes=True))
-    return [
-        DeliveryPublic.model_validate(d, from_attributes=True, update={"history": history.get(d.id or 0, [])})
-        for d in rows
-    ]
+    return [_public(d, history.get(d.id or 0, [])) for d in rows]
+
+
+def _public(delivery: Delivery, history: list[AttemptPublic]) -> DeliveryPublic:
+    policy = domain.policy(delivery.message_type, delivery.urgency)
+    return DeliveryPublic.model_validate(delivery, from_attributes=True, update={
+        "history": history, "timing": policy.timing, "essential": policy.essential,
+    })
 
 
 @router.get("/opt-outs", response_model=list[OptOut])

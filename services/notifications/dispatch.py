@@ -52,7 +52,7 @@ class Dispatcher:
     async def mail(self, delivery: Delivery) -> tuple[str, str]:
         ref = RecipientRef(service=delivery.recipient_service, kind=delivery.recipient_kind,
                            id=delivery.recipient_ref_id)
-        optional = domain.may_opt_out(delivery.urgency)
+        optional = domain.policy(delivery.message_type, delivery.urgency).may_opt_out
         if optional and await self.opted_out(ref):
             raise Skipped()
         recipient = await self.directory.resolve(ref)

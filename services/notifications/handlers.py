@@ -9,9 +9,10 @@ cap), `notification-scheduled` says until when.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -24,15 +25,19 @@ from shared.db import insert_ignoring_duplicates
 from shared.inbox import Handler
 from shared.service import ServiceContext
 
+log = logging.getLogger(__name__)
+
 
 async def reminders_per_day(
     session: AsyncSession, ctx: ServiceContext, company_id: str, now: datetime
 ) -> dict[date, int]:
-    """A company's e-mailed reminders that are due or sent, counted by their local day."""
+    """A company's e-mailed messages counted in the daily cap (reminders) that are due or sent,
+    counted by their local day."""
     rows = await session.execute(
         select(Delivery.send_at).where(
             col(Delivery.company_id) == company_id,
-            col(Delivery.urgency) == "reminder",
+            or_(col(Delivery.message_type).in_(domain.CAPPED_MESSAGE_TYPES),
+                col(Delivery.urgency).in_(domain.CAPPED_URGENCIES)),
             col(Delivery.channel) == "email",
             col(Delivery.status).in_(["pending", "sent"]),
             col(Delivery.send_at) >= now - timedelta(days=1),
@@ -59,11 +64,15 @@ async def plan_request(
     Returns False when the request was seen before (nothing is recorded twice).
     """
     now = ctx.clock.now()
+    policy = domain.policy(data.message_type, data.urgency)
+    if overruled := domain.overruled(data.message_type, data.urgency):
+        log.warning("notification %s: a %s requested as %r would go %s; its message type decides",
+                    data.notification_id, data.message_type, data.urgency, ", ".join(overruled))
     send_at = domain.send_time(
-        data.urgency, now, ctx.calendar,
+        policy, now, ctx.calendar,
         cap=ctx.settings.notification_max_reminders_per_day,
         reminders_per_day=await reminders_per_day(session, ctx, data.company_id, now)
-        if domain.counts_to_cap(data.urgency) else {},
+        if policy.capped else {},
     )
     common = {
         "notification_id": data.notification_id,

@@ -31,7 +31,10 @@ class DeliveryPublic(SQLModel):
     notification_id: str
     company_id: str
     message_type: str
+    # What the request asked, and how the message type decided it goes (docs/notifications.md).
     urgency: str
+    timing: str
+    essential: bool
     channel: str
     destination: str | None
     status: Status

@@ -2,7 +2,7 @@
 
 A delivery is due when its `send_at` has come on the service's clock and no backoff or claim holds
 it (`retry_at`, real time). The sender first claims it (a conditional update, so two instances never
-take the same row), then: a non-urgent message outside business hours moves to the next business
+take the same row), then: a message of a business-hours type outside them moves to the next business
 morning; otherwise `dispatch` sends it (or finds it opted out of, and it is skipped). Success marks
 the delivery sent and writes `notification-sent` in one transaction. A failure that retrying can
 fix waits with a growing delay; after the last attempt (a setting), or at once for one that cannot
@@ -125,7 +125,8 @@ class Sender:
         """One attempt at one claimed delivery; its outcome is recorded, never raised."""
         with event_context(company_id=delivery.company_id):
             now = self.ctx.clock.now()
-            if not domain.goes_at_once(delivery.urgency) and not self.ctx.calendar.is_business_time(now):
+            policy = domain.policy(delivery.message_type, delivery.urgency)
+            if not policy.goes_at_once and not self.ctx.calendar.is_business_time(now):
                 await self._postpone(delivery, now)
                 return
             assert self.dispatcher is not None, "the sender is not started"
@@ -147,8 +148,8 @@ class Sender:
         settings = self.ctx.settings
         async with self.ctx.db.transaction() as session:
             counts = await reminders_per_day(session, self.ctx, delivery.company_id, now)
-            send_at = domain.send_time(delivery.urgency, now, self.ctx.calendar,  # type: ignore[arg-type]
-                                       cap=settings.notification_max_reminders_per_day,
+            send_at = domain.send_time(domain.policy(delivery.message_type, delivery.urgency), now,
+                                       self.ctx.calendar, cap=settings.notification_max_reminders_per_day,
                                        reminders_per_day=counts)
             await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")

@@ -21,8 +21,9 @@ MessageType = Literal[
     "staff-alert",
     "staff-escalation",
 ]
-# transactional: at once; reminder: business hours, counts to the daily cap, may be opted out of;
-# information: business hours, may be opted out of; staff-alert: at once, to staff.
+# What the sender asks: transactional: at once; reminder: business hours, counts to the daily cap,
+# may be opted out of; information: business hours, may be opted out of; staff-alert: at once, to
+# staff. The message type decides first: an urgency can only make a message stricter.
 Urgency = Literal["transactional", "reminder", "information", "staff-alert"]
 
 
