@@ -59,14 +59,18 @@ PAGE_TEXTS = {
 @router.get("/deliveries", response_model=list[DeliveryPublic])
 async def list_deliveries(
     ctx: ContextDep,
-    _: StaffDep,
+    who: StaffDep,
     company_id: Annotated[str | None, Query(min_length=1, description="Only this company.")] = None,
     status: Annotated[Status | None, Query(description="Only messages in this status, e.g. failed.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[DeliveryPublic]:
     """Messages with their status and every attempt: a company's oldest first, or the newest
-    `limit` of all companies (e.g. `?status=failed`)."""
+    `limit` of all companies (e.g. `?status=failed`). An advisor sees those of their regions only;
+    a message whose request named no region is for administrators and viewers."""
     query = select(Delivery)
+    if who.role == "advisor":
+        # Outside an advisor's regions a company's messages read as absent, as in the console.
+        query = query.where(col(Delivery.region).in_(who.regions))
     if company_id is not None:
         query = query.where(col(Delivery.company_id) == company_id)
     if status is not None:

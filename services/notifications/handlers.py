@@ -78,6 +78,7 @@ async def plan_request(
         "notification_id": data.notification_id,
         "hub_id": data.hub_id,
         "company_id": data.company_id,
+        "region": data.region,
         "message_type": data.message_type,
         "urgency": data.urgency,
         "recipient_service": data.recipient.service,

@@ -30,6 +30,7 @@ class DeliveryPublic(SQLModel):
 
     notification_id: str
     company_id: str
+    region: str | None
     message_type: str
     # What the request asked, and how the message type decided it goes (docs/notifications.md).
     urgency: str
@@ -64,6 +65,8 @@ class Delivery(SQLModel, table=True):
     notification_id: str = Field(index=True, max_length=200)
     hub_id: str
     company_id: str = Field(index=True)
+    # The company's region as the request named it: advisors see the deliveries of their regions.
+    region: str | None = Field(default=None, index=True)
     message_type: str
     urgency: str = "transactional"
     channel: str = "email"

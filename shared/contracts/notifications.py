@@ -45,6 +45,9 @@ class NotificationRequested(EventData):
     urgency: Urgency = "transactional"
     recipient: RecipientRef
     context: dict[str, str] = Field(default_factory=dict, description="Template values, no PII.")
+    region: str | None = Field(
+        None, description="The company's region, e.g. drenthe: advisors see the messages of their regions."
+    )
 
 
 class NotificationScheduled(EventData):
