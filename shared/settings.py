@@ -144,7 +144,8 @@ class Settings(BaseSettings):
     # that type is also POSTed, signed with the secret, to every URL listed.
     notification_webhooks: dict[str, list[str]] = Field(default_factory=dict)
     notification_webhook_secret: str = "edih-local-webhook-secret-change-me"
-    # Staff accounts (console ids) e-mailed when a delivery fails for good.
+    # Staff accounts (console ids) e-mailed when a delivery fails for good; when empty, the
+    # console's staff of the company's region, else the hub's administrators.
     notification_alert_staff_ids: list[str] = Field(default_factory=list)
     # Unsubscribe links: how long they work, and the public base URL they point to
     # (notifications_url when unset).

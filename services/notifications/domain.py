@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from shared.clock import HubCalendar
-from shared.contracts.notifications import Urgency
+from shared.contracts.notifications import RecipientRef, Urgency
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
@@ -172,6 +172,17 @@ def gives_up(attempts: int, max_attempts: int, *, permanent: bool) -> bool:
 def alerts_staff(message_type: str) -> bool:
     """A failed company message alerts staff; a failed staff message does not (no loops)."""
     return not MESSAGE_POLICIES[message_type].to_staff
+
+
+def alert_recipients(staff_ids: list[str], region: str | None, hub_id: str) -> list[RecipientRef]:
+    """Who is alerted to a failed delivery: the staff accounts of the settings when there are any,
+    else the console's staff of the company's region (its advisor, else an administrator), else the
+    hub's administrators. Never no one: a failure always reaches a person."""
+    if staff_ids:
+        return [RecipientRef(service="console", kind="advisor", id=staff_id) for staff_id in staff_ids]
+    if region:
+        return [RecipientRef(service="console", kind="region-staff", id=region)]
+    return [RecipientRef(service="console", kind="administrators", id=hub_id)]
 
 
 def scrub_personal_data(text: str | None) -> str | None:

@@ -56,7 +56,6 @@ async def plan_request(
     data: NotificationRequested,
     *,
     requested_at: datetime,
-    email: bool = True,
     with_webhooks: bool = True,
 ) -> bool:
     """Record the deliveries of one request: the e-mail and one per webhook configured for its type.
@@ -90,7 +89,7 @@ async def plan_request(
         "send_at": send_at,
         "created_at": requested_at,
     }
-    rows = [{**common, "delivery_key": data.notification_id, "channel": "email"}] if email else []
+    rows = [{**common, "delivery_key": data.notification_id, "channel": "email"}]
     for url in webhooks.receivers(ctx.settings, data.message_type) if with_webhooks else []:
         ref = webhooks.webhook_ref(url)
         rows.append({**common, "delivery_key": f"{data.notification_id}#webhook-{ref}",

@@ -7,7 +7,8 @@ morning; otherwise `dispatch` sends it (or finds it opted out of, and it is skip
 the delivery sent and writes `notification-sent` in one transaction. A failure that retrying can
 fix waits with a growing delay; after the last attempt (a setting), or at once for one that cannot
 be fixed, the delivery is failed, `notification-failed` is written and staff are alerted (e-mail to
-the staff accounts of the settings, and the webhooks for `staff-alert`).
+the staff accounts of the settings, or else the console's staff of the company's region or its
+administrators, and the webhooks for `staff-alert`).
 
 Delivery is at least once towards the server, exactly once for the recipient in every case but one:
 if the process stops after the server accepted a message and before it is marked sent, the claim
@@ -37,7 +38,6 @@ from shared.contracts.notifications import (
     NotificationFailed,
     NotificationRequested,
     NotificationSent,
-    RecipientRef,
 )
 from shared.logging import event_context
 from shared.service import ServiceContext
@@ -252,18 +252,15 @@ class Sender:
             "failed_message_type": delivery.message_type, "failed_notification_id": delivery.notification_id,
             "attempts": str(attempts), "reason": domain.scrub_personal_data(reason) or "",
         }
-        staff = self.ctx.settings.notification_alert_staff_ids
-        # One alert per failure: e-mailed to each staff account of the settings, posted once to
-        # each staff-alert webhook.
-        for number, staff_id in enumerate(staff or [""]):
+        recipients = domain.alert_recipients(self.ctx.settings.notification_alert_staff_ids,
+                                             delivery.region, delivery.hub_id)
+        # One alert per failure: e-mailed to each recipient, posted once to each staff-alert webhook.
+        for number, recipient in enumerate(recipients):
             request = NotificationRequested(
                 hub_id=delivery.hub_id, company_id=delivery.company_id,
-                notification_id=f"{alert_id}-{staff_id}" if staff_id else alert_id,
-                message_type="staff-alert", urgency="staff-alert",
-                recipient=RecipientRef(service="console", kind="advisor", id=staff_id), context=context,
+                notification_id=f"{alert_id}-{recipient.id}" if recipient.kind == "advisor" else alert_id,
+                message_type="staff-alert", urgency="staff-alert", recipient=recipient, context=context,
+                region=delivery.region,
             )
-            planned = await plan_request(session, self.ctx, request, requested_at=self.ctx.clock.now(),
-                                         email=bool(staff_id), with_webhooks=number == 0)
-            if not planned and not staff_id:
-                log.error("no staff account or webhook is set to receive the alert about %s",
-                          delivery.delivery_key)
+            await plan_request(session, self.ctx, request, requested_at=self.ctx.clock.now(),
+                               with_webhooks=number == 0)
