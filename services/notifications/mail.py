@@ -23,7 +23,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 class PermanentMailError(Exception):
-    """The message cannot be delivered as it is (a refused or malformed address): retrying won't help."""
+    """The message cannot be delivered as it is (a malformed address, a 5xx answer, a refused
+    login): retrying won't help."""
 
 
 def hub_name(settings: Settings) -> str:
@@ -79,8 +80,8 @@ class Mailer:
         self.timeout = timeout
 
     async def send(self, message: EmailMessage) -> None:
-        """Raises PermanentMailError when the server refuses the recipient for good; any other
-        error (server down, temporary refusal) is worth a retry."""
+        """Raises PermanentMailError when the server refuses for good (a 5xx answer, a failed
+        login); any other error (server down, a 4xx temporary refusal) is worth a retry."""
         s = self.settings
         try:
             await aiosmtplib.send(
@@ -93,8 +94,34 @@ class Mailer:
                 start_tls=s.smtp_starttls,
                 timeout=self.timeout,
             )
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            if all(r.code >= 500 for r in error.recipients):
-                reasons = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
-                raise PermanentMailError(f"recipient refused: {reasons}") from None
+        except aiosmtplib.SMTPException as error:
+            if (reason := permanent_reason(error)) is not None:
+                raise PermanentMailError(reason) from None
             raise
+
+
+def permanent_reason(error: aiosmtplib.SMTPException) -> str | None:
+    """Why the server's answer is final, or None when a retry may succeed.
+
+    A 5xx answer to any command is final (RFC 5321: "do not repeat the same request"), as is a
+    login the server refuses or a feature it lacks (AUTH, STARTTLS): those need the deployment's
+    settings changed, and retrying them for hours only delays the staff alert. A 4xx answer is
+    temporary, also for a login (454); so is every connection problem.
+    """
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        refused = error.recipients
+        if refused and all(_final(r.code) for r in refused):
+            return "recipient refused: " + "; ".join(f"{r.code} {r.message}" for r in refused)
+        return None
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        login = isinstance(error, aiosmtplib.SMTPAuthenticationError)
+        if _final(error.code) or (login and not 400 <= error.code < 500):
+            return f"{type(error).__name__}: {error.code} {error.message}"
+        return None
+    if isinstance(error, aiosmtplib.SMTPNotSupported):
+        return f"the mail server does not support what the settings ask: {error}"
+    return None
+
+
+def _final(code: int) -> bool:
+    return 500 <= code < 600

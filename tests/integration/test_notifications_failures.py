@@ -1,6 +1,7 @@
 """When a message cannot be delivered, on real infrastructure (broker, database, a real SMTP server,
 the real console answering for staff over HTTP): with default settings a failure alerts the advisor
-of the company's region, or else an administrator."""
+of the company's region, or else an administrator; a final answer of the mail server fails the
+message at once."""
 
 from __future__ import annotations
 
@@ -22,10 +23,30 @@ from services.console.models import StaffAccount
 from shared.settings import Settings
 from tests.integration import test_notifications_delivery as support
 from tests.integration.test_notifications_delivery import published, run_notifications
+from tests.integration.test_notifications_timing import with_status
 from tests.support.waiting import eventually
 
-# The stand-ins of the delivery tests: a real SMTP server and intake's recipients endpoint.
-mail, intake, running = support.mail, support.intake, support.running
+# The stand-ins of the delivery tests: intake's recipients endpoint, and a real SMTP server (here
+# one that can refuse some addresses for good).
+intake, running = support.intake, support.running
+
+
+class RefusingMailServer(support.MailServer):
+    """A real SMTP server that answers 550 to the DATA of a message to an address in `refused`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: set[str] = set()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refused & set(envelope.rcpt_tos):
+            return "550 5.7.1 Message rejected by policy"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def mail() -> RefusingMailServer:
+    return RefusingMailServer()
 
 
 @asynccontextmanager
@@ -95,3 +116,24 @@ async def test_with_default_settings_a_failure_alerts_the_regions_advisor_or_els
 
 async def _equal(probe: Callable[[], Awaitable[Any]], expected: Any) -> bool:
     return await probe() == expected
+
+
+async def test_a_mail_server_refusing_the_message_for_good_fails_it_at_once(
+    running, settings, mail, intake, console
+):
+    _, console_url = console
+    company_id, email = support.new_company(intake)
+    mail.refused.add(email)
+    async with run_notifications(settings, mail, intake, console_url=console_url) as service:
+        notification_id = f"welcome-{company_id}"
+        await service.request_welcome(company_id, notification_id)
+
+        failed = await eventually(lambda: with_status(service, company_id, notification_id, "failed"),
+                                  message="the welcome failed")
+        assert failed["attempts"] == 1 and [a["outcome"] for a in failed["history"]] == ["failed"]
+        assert "550 5.7.1 Message rejected by policy" in failed["last_error"]
+        (event,) = await published(settings, "notification-failed", notification_id)
+        assert event.data["attempts"] == 1
+        alert = await mail.wait_for(settings.console_admin_email, message="the staff alert")
+        assert notification_id in alert.get_body(("plain",)).get_content()
+        assert mail.to(email) == []
