@@ -1,5 +1,5 @@
 """Event handlers of notifications: a requested notification becomes pending deliveries; an erasure
-removes the contacts' personal data from the delivery log.
+removes the contacts' personal data from the delivery log and is remembered.
 
 Each handler runs in the consumer's transaction together with its inbox row. A notification id
 seen before (the same command again, or a new command repeating an old request) changes nothing,
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from services.notifications import domain, webhooks
-from services.notifications.models import Delivery, DeliveryAttempt
+from services.notifications.models import ContactErasure, Delivery, DeliveryAttempt
 from shared.contracts import CloudEvent, derived_event_id
 from shared.contracts.intake import ContactsErased
 from shared.contracts.notifications import NotificationRequested, NotificationScheduled
@@ -112,14 +112,22 @@ async def plan_request(
     return True
 
 
-async def erase_contacts(session: AsyncSession, ctx: ServiceContext, company_id: str) -> None:
+async def erase_contacts(
+    session: AsyncSession, ctx: ServiceContext, data: ContactsErased, owner: str
+) -> None:
     """Clear the company's contacts' addresses and any address in error texts; cancel what is
-    still pending to them (there is no one left to resolve)."""
-    now = ctx.clock.now()
+    still pending to them (there is no one left to resolve); remember the erasure, so that a later
+    message to a contact `owner` no longer knows is cancelled too."""
+    now, company_id = ctx.clock.now(), data.company_id
+    await insert_ignoring_duplicates(
+        session, ContactErasure,
+        {"hub_id": data.hub_id, "company_id": company_id, "service": owner, "erased_at": data.erased_at},
+        conflict_on=["company_id", "service"],
+    )
     await session.execute(
         update(Delivery)
         .where(col(Delivery.company_id) == company_id, col(Delivery.status) == "pending",
-               col(Delivery.recipient_service) == "intake")
+               col(Delivery.recipient_service) == owner)
         .values(status="cancelled", last_error="the company's contacts were erased")
     )
     deliveries = (
@@ -149,6 +157,7 @@ def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
         await plan_request(session, ctx, data, requested_at=requested_at)
 
     async def on_contacts_erased(session: AsyncSession, event: CloudEvent, data: ContactsErased) -> None:
-        await erase_contacts(session, ctx, data.company_id)
+        # The publisher owns the contacts: `source` is /<hub id>/<service>.
+        await erase_contacts(session, ctx, data, owner=event.source.rsplit("/", 1)[-1])
 
     return {"notification-requested": on_notification_requested, "contacts-erased": on_contacts_erased}

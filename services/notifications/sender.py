@@ -3,12 +3,12 @@
 A delivery is due when its `send_at` has come on the service's clock and no backoff or claim holds
 it (`retry_at`, real time). The sender first claims it (a conditional update, so two instances never
 take the same row), then: a message of a business-hours type outside them moves to the next business
-morning; otherwise `dispatch` sends it (or finds it opted out of, and it is skipped). Success marks
-the delivery sent and writes `notification-sent` in one transaction. A failure that retrying can
-fix waits with a growing delay; after the last attempt (a setting), or at once for one that cannot
-be fixed, the delivery is failed, `notification-failed` is written and staff are alerted (e-mail to
-the staff accounts of the settings, or else the console's staff of the company's region or its
-administrators, and the webhooks for `staff-alert`).
+morning; otherwise `dispatch` sends it (or finds it opted out of, and it is skipped, or its recipient
+erased, and it is cancelled). Success marks the delivery sent and writes `notification-sent` in one
+transaction. A failure that retrying can fix waits with a growing delay; after the last attempt (a
+setting), or at once for one that cannot be fixed, the delivery is failed, `notification-failed` is
+written and staff are alerted (e-mail to the staff accounts of the settings, or else the console's
+staff of the company's region or its administrators, and the webhooks for `staff-alert`).
 
 Delivery is at least once towards the server, exactly once for the recipient in every case but one:
 if the process stops after the server accepted a message and before it is marked sent, the claim
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from services.notifications import domain
-from services.notifications.dispatch import PERMANENT_ERRORS, Dispatcher, Skipped
+from services.notifications.dispatch import PERMANENT_ERRORS, Dispatcher, Withheld
 from services.notifications.handlers import plan_request, reminders_per_day
 from services.notifications.models import Delivery, DeliveryAttempt
 from shared.background import WakeableLoop
@@ -134,8 +134,8 @@ class Sender:
                 email, language = await self.dispatcher.send(delivery)
             except asyncio.CancelledError:
                 raise
-            except Skipped:
-                await self._record_skipped(delivery)
+            except Withheld as withheld:
+                await self._record_withheld(delivery, withheld)
                 return
             except Exception as error:
                 await self._record_failure(delivery, error, permanent=isinstance(error, PERMANENT_ERRORS))
@@ -190,15 +190,18 @@ class Sender:
         DELIVERIES.labels(channel, "sent").inc()
         log.info("sent %s %s by %s", delivery.message_type, delivery.notification_id, channel)
 
-    async def _record_skipped(self, delivery: Delivery) -> None:
-        reason = "the recipient opted out of non-essential messages"
+    async def _record_withheld(self, delivery: Delivery, withheld: Withheld) -> None:
+        """Skipped (opted out) or cancelled (erased): recorded with its reason, nothing published."""
         async with self.ctx.db.transaction() as session:
-            await session.execute(
+            result = await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
-                .values(status="skipped", last_error=reason, retry_at=None)
+                .values(status=withheld.status, last_error=withheld.reason, retry_at=None)
             )
-            session.add(self._attempt(delivery, "skipped", reason))
-        DELIVERIES.labels(delivery.channel, "skipped").inc()
+            if result.rowcount:  # type: ignore[attr-defined]
+                session.add(self._attempt(delivery, withheld.status, withheld.reason))
+        DELIVERIES.labels(delivery.channel, withheld.status).inc()
+        log.info("%s %s %s: %s", withheld.status, delivery.message_type, delivery.notification_id,
+                 withheld.reason)
 
     async def _record_failure(self, delivery: Delivery, error: Exception, *, permanent: bool) -> None:
         settings = self.ctx.settings

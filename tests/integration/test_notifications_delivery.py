@@ -28,6 +28,7 @@ from services.notifications.app import create_app
 from shared.auth import Principal, issue_token, require
 from shared.clock import Clock, SystemClock
 from shared.contracts import CloudEvent, build_event
+from shared.contracts.intake import ContactsErased
 from shared.contracts.notifications import NotificationRequested, RecipientRef
 from shared.inbox import ProcessedEvent
 from shared.service import ServiceContext
@@ -249,6 +250,15 @@ def new_company(intake: Intake, name: str = "Anna de Vries", language: str = "nl
     email = f"contact-{company_id[:8]}@example.nl"
     intake.contacts[company_id] = {"name": name, "email": email, "language": language}
     return company_id, email
+
+
+async def erase_contacts(service: Notifications, company_id: str) -> CloudEvent:
+    """Publish intake's `contacts-erased` for the company."""
+    now = SystemClock().now()
+    _, erased = build_event("contacts-erased", ContactsErased(hub_id="nl-noord", company_id=company_id,
+                                                              erased_at=now), sender="intake", at=now)
+    await service.publish(erased, "edih.intake.events")
+    return erased
 
 
 async def published(settings: Settings, name: str, notification_id: str) -> list[CloudEvent]:

@@ -137,3 +137,36 @@ async def test_a_mail_server_refusing_the_message_for_good_fails_it_at_once(
         alert = await mail.wait_for(settings.console_admin_email, message="the staff alert")
         assert notification_id in alert.get_body(("plain",)).get_content()
         assert mail.to(email) == []
+
+
+async def test_after_an_erasure_a_message_to_a_contact_intake_no_longer_knows_is_cancelled_quietly(
+    running, settings, mail, intake
+):
+    async with run_notifications(settings, mail, intake) as service:
+        company_id, email = support.new_company(intake)
+        erasure = await support.erase_contacts(service, company_id)
+        await eventually(lambda: service.processed(erasure.id), message="the erasure consumed")
+        del intake.contacts[company_id]  # intake answers 404 from now on
+
+        notification_id = f"reminder-{company_id}"
+        await service.request(company_id, notification_id, "questionnaire-reminder", "reminder")
+        cancelled = await eventually(lambda: with_status(service, company_id, notification_id, "cancelled"),
+                                     message="the reminder cancelled")
+        assert cancelled["attempts"] == 0 and [a["outcome"] for a in cancelled["history"]] == ["cancelled"]
+        assert "knows no primary-contact" in cancelled["last_error"]
+        assert "contacts were erased" in cancelled["last_error"]
+        # No failure and no staff alert: the alert would be in the log, written with the failure.
+        assert [r["message_type"] for r in await service.deliveries(company_id)] == ["questionnaire-reminder"]
+        assert mail.to(email) == []
+
+        # Without an erasure, an unknown contact is still a failure staff hear about.
+        other = str(uuid.uuid4())
+        await service.request_welcome(other, f"welcome-{other}")
+        await eventually(lambda: with_status(service, other, f"welcome-{other}", "failed"))
+        alerts = await eventually(lambda: _alerts(service, other), message="the staff alert planned")
+        assert alerts == ["staff-alert"]
+
+
+async def _alerts(service: Any, company_id: str) -> list[str]:
+    rows = await service.deliveries(company_id)
+    return [r["message_type"] for r in rows if r["message_type"] == "staff-alert"]

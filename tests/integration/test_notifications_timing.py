@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.clock import FixedClock, SystemClock
-from shared.contracts import build_event
-from shared.contracts.intake import ContactsErased
+from shared.clock import FixedClock
 from tests.integration import test_notifications_delivery as support
 from tests.integration.test_notifications_delivery import (
     Notifications,
+    erase_contacts,
     new_company,
     published,
     run_notifications,
@@ -187,10 +186,7 @@ async def test_erased_contacts_leave_no_address_in_the_log_and_get_nothing_more(
         await eventually(lambda: _sent(service, company_id, f"welcome-{company_id}"))
         assert email in str(await service.deliveries(company_id))
 
-        _, erased = build_event("contacts-erased", ContactsErased(
-            hub_id="nl-noord", company_id=company_id, erased_at=SystemClock().now()), sender="intake",
-            at=SystemClock().now())
-        await service.publish(erased, "edih.intake.events")
+        await erase_contacts(service, company_id)
 
         async def all_erased() -> list[dict[str, Any]] | None:
             rows = await service.deliveries(company_id)
