@@ -8,6 +8,7 @@ scanners follow links; mail clients' one-click unsubscribe (RFC 8058) POSTs dire
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import jwt
@@ -36,7 +37,12 @@ router = APIRouter(tags=["deliveries"])
 public = APIRouter(tags=["public"])
 
 StaffDep = Annotated[Principal, Depends(require("admin", "advisor", "viewer"))]
-TEMPLATES = Templates()
+
+
+@functools.cache
+def templates(timezone: str) -> Templates:
+    """The templates writing dates in `timezone` (the hub's business timezone), built once."""
+    return Templates(timezone)
 
 PAGE_TEXTS = {
     "nl": {
@@ -118,8 +124,10 @@ async def preview(
     language: Language,
     part: Annotated[str | None, Query(pattern="^(html|text)$", description="Only this part, as is.")] = None,
 ) -> RenderedMessage | HTMLResponse:
-    """A message type rendered in a language with sample data, as a recipient would see it."""
-    rendered = TEMPLATES.sample(message_type, language, hub_name(ctx.settings))
+    """A message type rendered in a language with sample data, as a recipient would see it: dates
+    in the hub's timezone, the unsubscribe link only where the real message has one."""
+    hub_templates = templates(ctx.settings.business_timezone)
+    rendered = hub_templates.sample(message_type, language, hub_name(ctx.settings))
     if part == "html":
         return HTMLResponse(rendered.html)
     if part == "text":
@@ -130,7 +138,7 @@ async def preview(
 def _page(ctx: ContextDep, language: str, state: str, token: str = "", status: int = 200) -> HTMLResponse:
     lang = "en" if language == "en" else "nl"
     title, message, button = PAGE_TEXTS[lang][state]
-    html = TEMPLATES.env.get_template("_unsubscribe-page.html").render(
+    html = templates(ctx.settings.business_timezone).env.get_template("_unsubscribe-page.html").render(
         lang=lang, state=state, hub_name=hub_name(ctx.settings),
         t={"title": title, "message": message, "button": button},
         action=unsubscribe.link(ctx.settings, token) if token else "",

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, select_autoescape
 
-from services.notifications.domain import Language
+from services.notifications.domain import MESSAGE_POLICIES, Language
 from shared.contracts.notifications import MessageType
 
 WEEKDAYS = {
@@ -145,12 +145,14 @@ class Templates:
             raise RenderError(f"cannot render {base}: {type(error).__name__}: {error}") from None
 
     def sample(self, message_type: MessageType, language: Language, hub_name: str) -> RenderedMessage:
-        """The message as a recipient would see it, with sample values and an unsubscribe link."""
+        """The message as a recipient would see it, with sample values, and an unsubscribe link
+        exactly when the real message carries one (a non-essential type)."""
         name = "Anna de Vries" if language == "nl" else "Anna Smith"
+        optional = MESSAGE_POLICIES[message_type].may_opt_out
         return self.render(
             message_type, language, name=name, hub_name=hub_name,
             context=SAMPLES.get(message_type, {}), company_id="00000000-sample",
-            unsubscribe_url="https://edih.example/unsubscribe?token=sample",
+            unsubscribe_url="https://edih.example/unsubscribe?token=sample" if optional else None,
         )
 
     def _when(self, value: str, language: str) -> str:

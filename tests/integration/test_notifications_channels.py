@@ -275,9 +275,20 @@ async def test_staff_preview_any_template_in_either_language(running, notificati
     html = await notifications.http.get("/templates/questionnaire-reminder/en", params={"part": "html"},
                                         headers=headers)
     assert html.headers["content-type"].startswith("text/html") and "Unsubscribe</a>" in html.text
+    for message_type in ("welcome", "staff-alert", "questionnaire-invitation"):  # essential: no link
+        preview = (await notifications.http.get(f"/templates/{message_type}/en", headers=headers)).json()
+        assert "unsubscribe" not in (preview["text"] + preview["html"]).lower(), message_type
     for path in ("/templates/newsletter/nl", "/templates/welcome/de"):
         assert (await notifications.http.get(path, headers=headers)).status_code == 422
     assert (await notifications.http.get("/templates/welcome/nl")).status_code == 401
+
+
+async def test_a_preview_writes_dates_in_the_hubs_timezone(running, settings, mail, intake):
+    async with run_notifications(settings, mail, intake, business_timezone="Europe/London") as service:
+        headers = {"Authorization": f"Bearer {issue_token(service.settings, 'staff', 'viewer')}"}
+        preview = await service.http.get("/templates/training-session-reminder/en", headers=headers)
+        # The sample session starts at 12:30 UTC: 13:30 in London in April (14:30 in Amsterdam).
+        assert "Tuesday 14 April 2026 at 13:30" in preview.json()["text"]
 
 
 async def opt_outs(service: Notifications, company_id: str) -> list[dict[str, Any]]:

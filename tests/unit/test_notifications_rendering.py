@@ -6,7 +6,7 @@ import typing
 
 import pytest
 
-from services.notifications.domain import choose_language
+from services.notifications.domain import choose_language, policy
 from services.notifications.rendering import REQUIRED, SAMPLES, RenderError, Templates
 from shared.contracts.notifications import MessageType
 
@@ -123,6 +123,14 @@ def test_an_intake_invitation_without_a_location_names_only_the_moment(templates
     located = templates.render("intake-invitation", "nl", name="Anna", hub_name=HUB,
                                context={**context, "location": "NOM, Groningen"})
     assert "om 10:00, NOM, Groningen." in located.text
+
+
+@pytest.mark.parametrize("message_type", MESSAGE_TYPES)
+def test_a_sample_has_an_unsubscribe_link_exactly_when_the_real_message_would(templates, message_type):
+    optional = policy(message_type, "transactional").may_opt_out
+    for language in ("nl", "en"):
+        sample = templates.sample(message_type, language, HUB)
+        assert ("https://edih.example/unsubscribe" in sample.text + sample.html) is optional
 
 
 def test_the_unsubscribe_link_appears_only_when_given(templates):
