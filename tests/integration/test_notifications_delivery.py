@@ -37,10 +37,12 @@ from tests.support.waiting import eventually
 
 
 class MailServer:
-    """A real SMTP server on loopback that keeps what it receives; it can start late."""
+    """A real SMTP server on loopback that keeps what it receives; it can start late. `options` go
+    to aiosmtpd (TLS, STARTTLS, authentication)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         self.port = free_port()
+        self.options = options
         self.received: list[EmailMessage] = []
         self.controller: Controller | None = None
 
@@ -51,7 +53,7 @@ class MailServer:
         return "250 Message accepted"
 
     async def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **self.options)
         await asyncio.to_thread(self.controller.start)
 
     async def stop(self) -> None:
