@@ -1,5 +1,6 @@
 """The mail settings a deployment starts with: SMTP security that cannot work or would leak the
-password is refused at start with a clear message."""
+password is refused at start with a clear message; the mail catcher of `edih up` writes where the
+console reads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from edih.stack import Stack
 from services.notifications.app import create_app
 from shared.settings import Settings
 
@@ -40,3 +42,16 @@ def test_the_service_refuses_to_start_on_settings_changed_after_validation(tmp_p
     both = Settings(data_dir=tmp_path).model_copy(update={"smtp_tls": True, "smtp_starttls": True})
     with pytest.raises(ValueError, match="exclude each other"):
         create_app(both)
+
+
+@pytest.mark.parametrize(("configured", "expected"),
+                         [(None, "edih/mail"), ("catcher/inbox", "catcher/inbox")])
+def test_the_mail_catcher_writes_where_the_console_reads(configured, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stack = Stack(Settings(data_dir=Path("edih"), mail_catcher_dir=configured))
+    (mail,) = [c for c in stack.components if c.name == "mail"]
+    written = Path(mail.command[mail.command.index("--maildir") + 1])
+    # The console is a child of the stack: it reads its settings from the environment it is given.
+    for name, value in stack.child_environment().items():
+        monkeypatch.setenv(name, value)
+    assert written == Settings().mail_dir == tmp_path / expected
