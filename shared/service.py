@@ -2,7 +2,8 @@
 
 `ServiceContext` holds what a service's code needs (settings, clock, calendar, database, broker,
 outbox and relay). `build_app` turns a context, its tables, routers and consumers into a FastAPI app
-that runs the FastStream broker in the same process and serves `/healthz`, `/readyz` and `/metrics`.
+that migrates the service's database with Alembic when it starts, runs the FastStream broker in the
+same process and serves `/healthz`, `/readyz` and `/metrics`.
 `serve` runs an app with uvicorn on the service's port.
 """
 
@@ -31,6 +32,7 @@ from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.migrations import service_layout, upgrade
 from shared.outbox import Outbox, OutboxRecord, OutboxRelay
 from shared.settings import Settings
 
@@ -107,11 +109,16 @@ def build_app(
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
     on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
 ) -> FastAPI:
-    """The service's ASGI app: its routes, health, metrics, and the broker, relay and consumers."""
+    """The service's ASGI app: its routes, health, metrics, and the broker, relay and consumers.
+    `models` are the service's own tables: Alembic creates and alters them from the service's
+    revisions when the app starts."""
+    unknown = {str(m.__tablename__) for m in models} - service_layout(ctx.name)[1]
+    if unknown:
+        raise ValueError(f"{ctx.name} lists tables its models module does not: {sorted(unknown)}")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ctx.db.create_all([*INFRASTRUCTURE_TABLES, *models])
+        await upgrade(ctx.db, ctx.name)
         topics = contract_topics(ctx.settings)
         topics += [dead_letter_topic(ctx.settings, c.group) for c in ctx.consumers]
         await ensure_topics(ctx.settings, topics)
