@@ -3,8 +3,8 @@
 `ServiceContext` holds what a service's code needs (settings, clock, calendar, database, broker,
 outbox and relay). `build_app` turns a context, its tables, routers and consumers into a FastAPI app
 that migrates the service's database with Alembic when it starts, runs the FastStream broker in the
-same process and serves `/healthz`, `/readyz` and `/metrics`.
-`serve` runs an app with uvicorn on the service's port.
+same process and serves `/healthz`, `/readyz` and `/metrics`. `serve` runs an app with uvicorn on
+the service's port.
 """
 
 from __future__ import annotations
@@ -92,6 +92,22 @@ class ServiceContext:
         self.consumers.append(consumer)
         return consumer
 
+    async def start(self) -> None:
+        """Create the topics, then start the broker (its consumers) and the relay."""
+        topics = contract_topics(self.settings)
+        topics += [dead_letter_topic(self.settings, c.group) for c in self.consumers]
+        await ensure_topics(self.settings, topics)
+        await self.broker.start()
+        for consumer in self.consumers:
+            consumer.start()
+        await self.relay.start()
+
+    async def stop(self) -> None:
+        for consumer in self.consumers:
+            await consumer.stop()
+        await self.relay.stop()
+        await self.broker.stop()
+
 
 def get_context(request: Request) -> ServiceContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
@@ -119,11 +135,7 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade(ctx.db, ctx.name)
-        topics = contract_topics(ctx.settings)
-        topics += [dead_letter_topic(ctx.settings, c.group) for c in ctx.consumers]
-        await ensure_topics(ctx.settings, topics)
-        await ctx.broker.start()
-        await ctx.relay.start()
+        await ctx.start()
         if on_start is not None:
             await on_start(ctx)
         log.info("%s started", ctx.name)
@@ -132,8 +144,7 @@ def build_app(
         finally:
             if on_stop is not None:
                 await on_stop(ctx)
-            await ctx.relay.stop()
-            await ctx.broker.stop()
+            await ctx.stop()
             await ctx.db.dispose()
             log.info("%s stopped", ctx.name)
 

@@ -82,6 +82,7 @@ async def test_a_database_at_an_older_revision_gets_the_new_columns_when_the_ser
     assert "subject" not in await columns(intake_db, "idempotent_responses")
     await start_and_stop(settings)
     assert "subject" in await columns(intake_db, "idempotent_responses")
+    assert {"resolved_at", "resolved_by"} <= await columns(intake_db, "dead_letters")
     assert await stamped(intake_db) == newest("intake")
     assert await pending_changes(intake_db, "intake") == []
 
