@@ -3,8 +3,8 @@
 `ServiceContext` holds what a service's code needs (settings, clock, calendar, database, broker,
 outbox and relay). `build_app` turns a context, its tables, routers and consumers into a FastAPI app
 that migrates the service's database with Alembic when it starts, runs the FastStream broker in the
-same process and serves `/healthz`, `/readyz` and `/metrics`. `serve` runs an app with uvicorn on
-the service's port.
+same process and serves `/healthz`, `/readyz`, `/metrics` and the dead-letter admin endpoints
+(shared/dead_letters.py). `serve` runs an app with uvicorn on the service's port.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlmodel import SQLModel
 
 from shared.clock import Clock, HubCalendar, clock_from
 from shared.db import Database
+from shared.dead_letters import router as dead_letters_router
 from shared.idempotency import StoredResponse
 from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
@@ -125,9 +126,9 @@ def build_app(
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
     on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
 ) -> FastAPI:
-    """The service's ASGI app: its routes, health, metrics, and the broker, relay and consumers.
-    `models` are the service's own tables: Alembic creates and alters them from the service's
-    revisions when the app starts."""
+    """The service's ASGI app: its routes, health, metrics, dead letters, and the broker, relay and
+    consumers. `models` are the service's own tables: Alembic creates and alters them from the
+    service's revisions when the app starts."""
     unknown = {str(m.__tablename__) for m in models} - service_layout(ctx.name)[1]
     if unknown:
         raise ValueError(f"{ctx.name} lists tables its models module does not: {sorted(unknown)}")
@@ -187,6 +188,7 @@ def build_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(dead_letters_router)
     for router in routers:
         app.include_router(router)
     return app
