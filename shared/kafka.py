@@ -2,7 +2,8 @@
 
 The producer's idempotence is a setting: the embedded Tansu broker refuses it (InitProducerId
 fails), Apache Kafka takes it. Topics are created up front with the configured partition count, so
-a consumer never waits on metadata for a topic that appears later.
+a consumer never waits on metadata for a topic that appears later. `partition_lag` measures how far
+a consumer's group is behind.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -72,3 +74,22 @@ async def ensure_topics(settings: Settings, topics: Iterable[str]) -> None:
         log.info("created topics %s", sorted(missing))
     finally:
         await admin.close()
+
+
+async def partition_lag(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+    """Records not yet committed on each partition assigned to `consumer`: the end offset minus the
+    group's committed offset (the partition's beginning where the group has committed nothing yet)."""
+    assigned = sorted(consumer.assignment())
+    if not assigned:
+        return {}
+    ends = await consumer.end_offsets(assigned)
+    committed = {tp: await consumer.committed(tp) for tp in assigned}
+    fresh = [tp for tp, offset in committed.items() if offset is None]
+    beginnings = await consumer.beginning_offsets(fresh) if fresh else {}
+    lags = {}
+    for tp in assigned:
+        # Tansu answers a partition's end as the base offset of its last batch plus one; the
+        # highwater of the consumer's last fetch is exact, and neither is ever past the true end.
+        end = max(ends[tp], consumer.highwater(tp) or 0)
+        lags[tp] = max(0, end - (committed[tp] if committed[tp] is not None else beginnings[tp]))
+    return lags

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     # A consumer group's session timeout; the broker holds a first join for half of it, so a
     # short one starts consumers faster (tests), a long one rides out pauses (production).
     kafka_session_timeout_ms: int = 10_000
+    # Event consumers (shared/inbox.py). A record whose handler fails with an error that is not a
+    # dependency being unavailable is delivered this many times, then dead-lettered; an unavailable
+    # dependency (database, Temporal, a service) is retried without limit. Between deliveries the
+    # consumer waits, doubling from the base up to the cap: the cap stays well below aiokafka's
+    # max_poll_interval_ms (5 minutes), so a consumer that waits stays in its group.
+    consumer_attempts: int = Field(8, ge=1)
+    consumer_retry_base_seconds: float = Field(0.5, gt=0)
+    consumer_retry_cap_seconds: float = Field(30.0, gt=0, le=120)
+    # How often each consumer measures its lag: end offset minus committed offset per partition.
+    kafka_lag_interval_seconds: float = Field(15.0, gt=0)
 
     # Temporal.
     temporal_address: str = "127.0.0.1:7233"
