@@ -107,8 +107,10 @@ async def test_a_registered_company_shows_its_stage_and_timeline_to_signed_in_st
     cookie = signed_in.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
 
+    # The two events come on two topics, in either order: wait for both.
     page = await eventually(
-        lambda: company_page_showing(client, company_id, "Journey started"), message="both events"
+        lambda: company_page_showing(client, company_id, "Journey started", "Noordelijke Metaalwerken BV"),
+        message="both events",
     )
     assert "Noordelijke Metaalwerken BV" in page
     assert re.search(r'data-testid="stage">\s*Registered\s*<', page)
