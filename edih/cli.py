@@ -1,5 +1,5 @@
-"""The `edih` command line: `up`, `down`, `status` of the local platform, `token`, and
-`journeys list`."""
+"""The `edih` command line: `up`, `down`, `status` of the local platform, `token`,
+`journeys list`, and `dead-letters list` / `dead-letters retry`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import sys
 from datetime import timedelta
 
+from edih.stack import SERVICES
 from shared.auth import ROLES, issue_token
 from shared.settings import settings_from_environment
 
@@ -30,6 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--advisor", help="the advisor's staff account id")
     listing.add_argument("--overdue", action="store_true", help="only journeys with something overdue")
     listing.add_argument("--limit", type=int, default=1000)
+    letters = commands.add_parser("dead-letters", help="records the services could not process")
+    letters_commands = letters.add_subparsers(dest="dead_letters_command", required=True)
+    letters_list = letters_commands.add_parser("list", help="each service's dead letters, newest first")
+    letters_list.add_argument("--service", choices=SERVICES, help="only this service's")
+    letters_list.add_argument("--open", action="store_true", help="only those not resolved yet")
+    letters_retry = letters_commands.add_parser(
+        "retry", help="run a dead letter through its service's consumer again (once its cause is fixed)")
+    letters_retry.add_argument("service", choices=SERVICES)
+    letters_retry.add_argument("id", type=int, help="the dead letter's id (from `list`)")
     args = parser.parse_args(argv)
 
     settings = settings_from_environment()
@@ -46,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(print_journeys(settings, args.stage, args.region, args.advisor, args.overdue,
                                           args.limit))
+
+    if args.command == "dead-letters":
+        from edih.dead_letters import list_dead_letters, retry_dead_letter
+
+        if args.dead_letters_command == "list":
+            return list_dead_letters(settings, [args.service] if args.service else SERVICES, args.open)
+        return retry_dead_letter(settings, args.service, args.id)
 
     from edih.stack import Stack
 

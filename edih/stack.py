@@ -77,6 +77,8 @@ class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir.resolve()
+        # The one Maildir of the catcher and the console's Mail page (EDIH_MAIL_CATCHER_DIR).
+        self.mail_dir = settings.mail_dir.resolve()
         self.logs = self.data_dir / "logs"
         self.pid_file = self.data_dir / "run" / "edih.pid"
         self.run_file = RunFile(self.pid_file)
@@ -93,7 +95,7 @@ class Stack:
                                                    self.data_dir / "temporal.db"),
                       _port(s.temporal_address)),
             Component("mail", [sys.executable, "-m", "edih.mailcatcher", "--port", str(s.smtp_port),
-                               "--maildir", str(self.data_dir / "mail")], s.smtp_port),
+                               "--maildir", str(self.mail_dir)], s.smtp_port),
         ]
         services = [
             Component(name, [sys.executable, "-m", MODULES.get(name, f"services.{name}")],
@@ -103,7 +105,9 @@ class Stack:
         return infra + services
 
     def child_environment(self) -> dict[str, str]:
-        env = {"EDIH_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1"}
+        # Absolute, so every child reads the same directories whatever its working directory.
+        env = {"EDIH_DATA_DIR": str(self.data_dir), "EDIH_MAIL_CATCHER_DIR": str(self.mail_dir),
+               "PYTHONUNBUFFERED": "1"}
         # A local stack sends at once (no business hours) and starts consumers quickly; both can
         # still be set by the caller.
         env["EDIH_BUSINESS_HOURS_ENABLED"] = os.environ.get("EDIH_BUSINESS_HOURS_ENABLED", "false")

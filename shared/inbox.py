@@ -1,38 +1,71 @@
-"""Idempotent event consumption: the inbox of processed event ids, and dead letters.
+"""Idempotent event consumption: the inbox of processed event ids, dead letters, and what a consumer
+does with a record it cannot apply.
 
 `EventConsumer` subscribes a service's handler table to its topics. For each record it decodes the
 CloudEvent, validates `data` against the contracts registry and runs the handler in one database
-transaction together with the inbox row, so a redelivered event has no second effect. A record that
-cannot be decoded, has an unknown type or keeps failing is recorded as a dead letter (a row here and,
-through the outbox, a record on `edih.<group>.dlq`), and the consumer goes on. Offsets are committed
-after processing.
+transaction together with the inbox row, so a redelivered event has no second effect.
+
+A record the handler does not apply meets this policy:
+
+- not a CloudEvent, an unknown type, invalid data, or refused by the handler with `PermanentError`:
+  a dead letter at once (a row in `dead_letters` and, through the outbox, a record on
+  `edih.<group>.dlq`), and the consumer goes on with the next record;
+- an unavailable dependency (`is_transient`: the database's connection and operational errors,
+  `OSError`/`ConnectionError`, timeouts, Temporal's UNAVAILABLE, DEADLINE_EXCEEDED,
+  RESOURCE_EXHAUSTED or a failed connection, httpx transport errors): retried without limit and
+  never dead-lettered, so a fact waits for its dependency instead of being lost to it;
+- any other error (a bug): retried until the record has failed `attempts` times, then dead-lettered
+  so the partition goes on.
+
+A record's offset is committed only once its effect or its dead letter is committed. A record to
+try again is nacked: FastStream seeks its partition back and the next fetch returns it, after a pause
+that doubles from `retry_delay_seconds` up to `max_retry_delay_seconds`. Pausing between fetches,
+instead of looping inside one handler call, keeps the consumer within aiokafka's
+`max_poll_interval_ms`, so it stays in its group. Every retry counts in `edih_event_retries_total`
+and logs a warning.
+
+Once its cause is fixed, a dead letter can be replayed (`replay`; shared/dead_letters.py serves it
+as `POST /admin/dead-letters/{id}/retry`): the record runs through the handler again and the letter
+is marked resolved in the same transaction as the effect.
+
+Every `kafka_lag_interval_seconds` the consumer measures its lag (end offset minus committed offset
+of each assigned partition) into `edih_consumer_lag`, so a stuck consumer shows a growing lag.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
+import httpx
 from aiokafka import ConsumerRecord, TopicPartition
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import ContextRepo, KafkaMessage
+from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
+from shared.background import WakeableLoop
 from shared.clock import Clock
 from shared.contracts import CloudEvent, derived_event_id, parse_data
+from shared.contracts.base import Contract
 from shared.db import Database, UTCDateTime, insert_ignoring_duplicates
-from shared.kafka import dead_letter_topic
+from shared.kafka import dead_letter_topic, partition_lag
 from shared.logging import event_context
-from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_IN, HANDLER_LATENCY
+from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENT_RETRIES, EVENTS_IN, HANDLER_LATENCY
 from shared.outbox import Outbox
 from shared.settings import Settings
 
@@ -52,7 +85,7 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 class DeadLetter(SQLModel, table=True):
-    """A record the service could not process, with the reason."""
+    """A record the service could not process, with the reason; resolved once replayed."""
 
     __tablename__ = "dead_letters"
 
@@ -67,10 +100,86 @@ class DeadLetter(SQLModel, table=True):
     error: str
     event_id: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: str | None = None
 
 
 class PermanentError(Exception):
     """A handler's refusal that retrying cannot change: the event goes to the dead letters."""
+
+
+class ReplayFailed(Exception):
+    """A dead letter's record failed again when replayed; `transient` when a dependency was down."""
+
+    def __init__(self, error: str, *, transient: bool) -> None:
+        super().__init__(error)
+        self.error = error
+        self.transient = transient
+
+
+class AlreadyResolved(Exception):
+    """The dead letter was resolved before (or by a concurrent replay)."""
+
+
+# SQLSTATE classes of PostgreSQL errors that say the server is unavailable, not that the statement is
+# wrong: connection exception, transaction rollback (serialization, deadlock), insufficient
+# resources, operator intervention (shutdown, cannot connect now), system error.
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+_TRANSIENT_TEMPORAL_STATUSES = frozenset({
+    RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
+})
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    OSError,  # ConnectionError and TimeoutError (asyncio's too) among them
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    httpx.TransportError,
+    RPCTimeoutOrCancelledError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` says that a dependency is unavailable (retry without limit), rather than
+    that this record cannot be applied. Looks through the error's causes too: SQLAlchemy wraps the
+    driver's error, and handlers often wrap a client's."""
+    if isinstance(error, PermanentError):
+        return False
+    return any(_says_unavailable(link) for link in _causes(error))
+
+
+def _says_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _TRANSIENT_TYPES):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if str(getattr(error, "sqlstate", None) or "")[:2] in _TRANSIENT_SQLSTATE_CLASSES:
+        return True
+    if isinstance(error, RPCError):
+        if error.status in _TRANSIENT_TEMPORAL_STATUSES:
+            return True
+        # The SDK reports some failed connections as INTERNAL with the transport's message.
+        message = error.message.lower()
+        return error.status == RPCStatusCode.INTERNAL and ("connect" in message or "transport" in message)
+    # temporalio's Client.connect raises a plain RuntimeError when the server cannot be reached.
+    return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def decode(raw: bytes) -> tuple[CloudEvent, Contract, BaseModel]:
+    """The CloudEvent of a record, its contract and its validated data; raises when malformed."""
+    event = CloudEvent.from_bytes(raw)
+    contract, data = parse_data(event)
+    return event, contract, data
 
 
 @dataclass
@@ -86,10 +195,23 @@ class EventConsumer:
     settings: Settings
     clock: Clock
     on_commit: Callable[[], None] = lambda: None
-    attempts: int = 8
-    retry_delay_seconds: float = 0.5
-    max_retry_delay_seconds: float = 10.0
+    # From the settings (consumer_*); tests set shorter pauses on the consumer itself.
+    attempts: int = field(init=False)
+    retry_delay_seconds: float = field(init=False)
+    max_retry_delay_seconds: float = field(init=False)
     _subscriber: Any = field(default=None, init=False)
+    # Per partition: the offset of the record that failed and how often it has failed so far.
+    _failures: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict, init=False)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _lag_loop: WakeableLoop = field(init=False)
+    _lag_partitions: set[TopicPartition] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self.attempts = self.settings.consumer_attempts
+        self.retry_delay_seconds = self.settings.consumer_retry_base_seconds
+        self.max_retry_delay_seconds = self.settings.consumer_retry_cap_seconds
+        self._lag_loop = WakeableLoop(f"lag measurement of {self.group}", self.measure_lag,
+                                      self.settings.kafka_lag_interval_seconds)
 
     def subscribe(self, broker: KafkaBroker) -> None:
         """Register the subscriber on `broker` (before it starts)."""
@@ -98,7 +220,9 @@ class EventConsumer:
             *topics,
             group_id=self.settings.topic(self.group),
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.ACK,
+            # Commit after the handler returned; on an exception seek back so the record comes
+            # again (ACK would commit it, and a record whose dead letter failed too would be lost).
+            ack_policy=AckPolicy.NACK_ON_ERROR,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 3),
             rebalance_timeout_ms=self.settings.kafka_session_timeout_ms,
@@ -107,35 +231,62 @@ class EventConsumer:
         )
         self._subscriber(self.on_record)
 
-    async def on_record(self, message: KafkaMessage, context: ContextRepo) -> None:
+    def start(self) -> None:
+        """Begin measuring the lag (once the broker runs)."""
+        self._stopping.clear()
+        self._lag_loop.start()
+
+    async def stop(self) -> None:
+        """Stop measuring, and cut short a pause before a retry, so the broker can stop at once."""
+        self._stopping.set()
+        await self._lag_loop.stop()
+
+    async def on_record(self, message: KafkaMessage) -> None:
         # A subscriber of single records (not batches) gets one ConsumerRecord.
         record = cast(ConsumerRecord, message.raw_message)
-        await self.process(
-            record.value or b"",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key.decode() if record.key else None,
-        )
-        self._measure_lag(context, record.topic, record.partition, record.offset)
+        partition = TopicPartition(record.topic, record.partition)
+        key = record.key.decode() if record.key else None
+        with event_context(event_id=_header(record, "ce_id"), company_id=key):
+            failures = self._failures_before(partition, record.offset)
+            try:
+                await self.process(record.value or b"", topic=record.topic, partition=record.partition,
+                                   offset=record.offset, key=key, failures=failures)
+            except Exception as error:
+                await self._retry_later(partition, record.offset, failures + 1, error)
+        self._failures.pop(partition, None)
 
-    def _measure_lag(self, context: ContextRepo, topic: str, partition: int, offset: int) -> None:
-        """Records still to read on this partition, from the consumer's last fetched highwater."""
-        consumer = context.resolve("handler_.consumer") if context else None
-        highwater = getattr(consumer, "highwater", None)
-        if highwater is None:  # the in-memory test broker has no real consumer
-            return
-        end = highwater(TopicPartition(topic, partition))
-        if end is not None:
-            CONSUMER_LAG.labels(self.service, topic, partition).set(max(0, end - offset - 1))
+    def _failures_before(self, partition: TopicPartition, offset: int) -> int:
+        failing = self._failures.get(partition)
+        return failing[1] if failing is not None and failing[0] == offset else 0
+
+    async def _retry_later(
+        self, partition: TopicPartition, offset: int, failures: int, error: Exception
+    ) -> NoReturn:
+        """Pause, then nack: FastStream seeks back to `offset` and the next fetch returns it."""
+        self._failures[partition] = (offset, failures)
+        unavailable = is_transient(error)
+        EVENT_RETRIES.labels(self.service, "unavailable" if unavailable else "failed").inc()
+        delay = min(self.retry_delay_seconds * 2 ** min(failures - 1, 30), self.max_retry_delay_seconds)
+        why = ("a dependency is unavailable" if unavailable
+               else f"failure {failures} of {self.attempts} before it is dead-lettered")
+        log.warning("%s[%s]@%s not processed (%s): %s; trying again in %.1f s",
+                    partition.topic, partition.partition, offset, why, describe(error), delay,
+                    exc_info=None if unavailable else error)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._stopping.wait()
+        raise NackMessage() from error
 
     async def process(
-        self, raw: bytes, *, topic: str, partition: int, offset: int, key: str | None
+        self, raw: bytes, *, topic: str, partition: int, offset: int, key: str | None, failures: int = 0
     ) -> str:
-        """Apply one record; returns the outcome (applied, duplicate, ignored, dead-letter)."""
+        """Apply one record; returns the outcome (applied, duplicate, ignored, dead-letter).
+
+        Raises when the record must come again: a dependency is unavailable, or the handler failed
+        and this record has failed fewer than `attempts` times (`failures` counts the earlier ones).
+        """
         try:
-            event = CloudEvent.from_bytes(raw)
-            contract, data = parse_data(event)
+            event, contract, data = decode(raw)
         except Exception as error:
             await self.dead_letter(raw, topic, partition, offset, key, f"malformed: {error}")
             return "dead-letter"
@@ -144,27 +295,30 @@ class EventConsumer:
             EVENTS_IN.labels(self.service, contract.name, "ignored").inc()
             return "ignored"
         with event_context(event_id=event.id, company_id=event.subject):
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    outcome = await self._apply(handler, event, data, contract.name)
-                    EVENTS_IN.labels(self.service, contract.name, outcome).inc()
-                    return outcome
-                except PermanentError as error:
-                    reason = f"refused: {error}"
-                    break
-                except Exception as error:
-                    reason = f"failed after {attempt} attempts: {type(error).__name__}: {error}"
-                    log.warning("handling %s failed (attempt %s)", contract.name, attempt,
-                                exc_info=True)
-                    if attempt < self.attempts:
-                        # Back off exponentially: a dependency that is down (a database, Temporal)
-                        # gets about a minute to come back before the record is dead-lettered.
-                        await asyncio.sleep(min(self.retry_delay_seconds * 2 ** (attempt - 1),
-                                                self.max_retry_delay_seconds))
+            try:
+                outcome = await self._apply(handler, event, data, contract.name)
+            except PermanentError as error:
+                reason = f"refused: {error}"
+            except Exception as error:
+                if is_transient(error) or failures + 1 < self.attempts:
+                    raise
+                reason = f"failed {failures + 1} times: {describe(error)}"
+            else:
+                EVENTS_IN.labels(self.service, contract.name, outcome).inc()
+                return outcome
             await self.dead_letter(raw, topic, partition, offset, key, reason, event.id)
+            EVENTS_IN.labels(self.service, contract.name, "dead-letter").inc()
             return "dead-letter"
 
-    async def _apply(self, handler: Handler, event: CloudEvent, data: BaseModel, name: str) -> str:
+    async def _apply(
+        self,
+        handler: Handler,
+        event: CloudEvent,
+        data: BaseModel,
+        name: str,
+        then: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> str:
+        """Run the handler with the inbox row (and `then`) in one transaction: applied or duplicate."""
         started = time.perf_counter()
         async with self.db.transaction() as session:
             fresh = await insert_ignoring_duplicates(
@@ -173,12 +327,56 @@ class EventConsumer:
                 {"consumer": self.group, "event_id": event.id, "processed_at": self.clock.now()},
                 conflict_on=["consumer", "event_id"],
             )
-            if not fresh:
-                return "duplicate"
-            await handler(session, event, data)
+            if fresh:
+                await handler(session, event, data)
+            if then is not None:
+                await then(session)
+        if not fresh:
+            return "duplicate"
         HANDLER_LATENCY.labels(self.service, name).observe(time.perf_counter() - started)
         self.on_commit()
         return "applied"
+
+    async def replay(self, letter: DeadLetter, by: str) -> str:
+        """Run a dead letter's record through the handler again, marking the letter resolved (when,
+        by whom) in the effect's transaction. Returns the outcome: applied, duplicate (the event was
+        applied meanwhile) or ignored (this consumer no longer handles its type).
+
+        Raises ReplayFailed with the new error when it fails again, AlreadyResolved when the letter
+        was resolved before.
+        """
+
+        async def resolve(session: AsyncSession) -> None:
+            result = await session.execute(
+                update(DeadLetter)
+                .where(col(DeadLetter.id) == letter.id, col(DeadLetter.resolved_at).is_(None))
+                .values(resolved_at=self.clock.now(), resolved_by=by)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                raise AlreadyResolved(f"dead letter {letter.id} is already resolved")
+
+        try:
+            event, contract, data = decode(letter.payload)
+        except Exception as error:
+            raise ReplayFailed(f"malformed: {error}", transient=False) from error
+        handler = self.handlers.get(contract.name)
+        with event_context(event_id=event.id, company_id=event.subject):
+            try:
+                if handler is None:
+                    async with self.db.transaction() as session:
+                        await resolve(session)
+                    outcome = "ignored"
+                else:
+                    outcome = await self._apply(handler, event, data, contract.name, then=resolve)
+            except AlreadyResolved:
+                raise
+            except PermanentError as error:
+                raise ReplayFailed(f"refused: {error}", transient=False) from error
+            except Exception as error:
+                raise ReplayFailed(describe(error), transient=is_transient(error)) from error
+            EVENTS_IN.labels(self.service, contract.name, outcome).inc()
+            log.info("dead letter %s replayed by %s: %s", letter.id, by, outcome)
+            return outcome
 
     async def dead_letter(
         self,
@@ -225,3 +423,23 @@ class EventConsumer:
         if fresh:
             DEAD_LETTERS.labels(self.service).inc()
             self.on_commit()
+
+    async def measure_lag(self) -> None:
+        """Set `edih_consumer_lag` for every partition assigned to this consumer (and drop the
+        partitions it no longer has)."""
+        consumer = getattr(self._subscriber, "consumer", None)
+        if consumer is None:  # not started yet
+            return
+        lags = await partition_lag(consumer)
+        for gone in self._lag_partitions - lags.keys():
+            CONSUMER_LAG.remove(self.service, gone.topic, gone.partition)
+        for partition, lag in lags.items():
+            CONSUMER_LAG.labels(self.service, partition.topic, partition.partition).set(lag)
+        self._lag_partitions = set(lags)
+
+
+def _header(record: ConsumerRecord, name: str) -> str | None:
+    for header, value in record.headers or ():
+        if header == name and value:
+            return bytes(value).decode(errors="replace")
+    return None

@@ -3,8 +3,9 @@
 The producer's idempotence is a setting: the embedded Tansu broker refuses it (InitProducerId
 fails), Apache Kafka takes it. Topics are created up front with the configured partition count and
 replication factor, so a consumer never waits on metadata for a topic that appears later. TLS and
-SASL come from the settings as one FastStream security object, which both the broker and the admin
-client use, so they always reach the cluster the same way.
+SASL come from the settings as one FastStream security object, which the broker (its producer and
+consumers) and the admin client use, so they always reach the cluster the same way. `partition_lag`
+measures how far a consumer's group is behind.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -120,3 +122,22 @@ def new_topics(settings: Settings, names: Iterable[str]) -> list[NewTopic]:
     """The topics `names` as this deployment creates them: its partitions and replication factor."""
     return [NewTopic(name, settings.kafka_topic_partitions, settings.kafka_replication_factor)
             for name in sorted(names)]
+
+
+async def partition_lag(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+    """Records not yet committed on each partition assigned to `consumer`: the end offset minus the
+    group's committed offset (the partition's beginning where the group has committed nothing yet)."""
+    assigned = sorted(consumer.assignment())
+    if not assigned:
+        return {}
+    ends = await consumer.end_offsets(assigned)
+    committed = {tp: await consumer.committed(tp) for tp in assigned}
+    fresh = [tp for tp, offset in committed.items() if offset is None]
+    beginnings = await consumer.beginning_offsets(fresh) if fresh else {}
+    lags = {}
+    for tp in assigned:
+        # Tansu answers a partition's end as the base offset of its last batch plus one; the
+        # highwater of the consumer's last fetch is exact, and neither is ever past the true end.
+        end = max(ends[tp], consumer.highwater(tp) or 0)
+        lags[tp] = max(0, end - (committed[tp] if committed[tp] is not None else beginnings[tp]))
+    return lags

@@ -23,6 +23,12 @@ HANDLER_LATENCY = Histogram(
 )
 OUTBOX_BACKLOG = Gauge("edih_outbox_backlog", "Outbox records not yet published", ["service"])
 DEAD_LETTERS = Counter("edih_dead_letters_total", "Records sent to a dead-letter topic", ["service"])
+# reason: "unavailable" (a dependency is down: retried without limit) or "failed" (any other error:
+# retried up to the configured attempts, then dead-lettered).
+EVENT_RETRIES = Counter(
+    "edih_event_retries_total", "Deliveries of a record that failed and will come again",
+    ["service", "reason"],
+)
 CONSUMER_LAG = Gauge(
     "edih_consumer_lag", "Records behind the end of the partition", ["service", "topic", "partition"]
 )

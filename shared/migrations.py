@@ -3,7 +3,12 @@
 The infrastructure tables every service has (outbox, inbox, dead letters, idempotent responses) are
 versioned once, in `shared/alembic/versions/` (branch `infrastructure`); each service's own tables
 in `<its package>/migrations/` (branch named after the service). A service migrates its database
-(its PostgreSQL schema, or its SQLite file) to the heads of both when it starts.
+(its PostgreSQL schema, or its SQLite file) to the heads of both when it starts (`upgrade`, called by
+shared/service.py). Two processes of one service may start at once: a lock (PostgreSQL: an advisory
+lock; SQLite: a lock file beside the database) lets one migrate while the other waits and then finds
+nothing to do. A database whose tables were made without migrations (`create_all`, by versions from
+before them) is stamped with the revisions its tables match, then upgraded; one that matches none is
+refused with what to do.
 
 `python -m shared.migrations revision <service or infrastructure> -m "what changed"` writes a
 revision from the difference between the models and a freshly migrated database; the test suite
@@ -14,19 +19,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import importlib
+import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from alembic import command, context
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlmodel import SQLModel
 
 from shared.db import Database
@@ -34,6 +42,15 @@ from shared.db import Database
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
 INFRASTRUCTURE = "infrastructure"
 VERSION_TABLE = "alembic_version"
+
+log = logging.getLogger(__name__)
+
+# A table's name -> the names of its columns: what decides which revision a database has.
+Shape = dict[str, frozenset[str]]
+
+
+class UnknownSchema(RuntimeError):
+    """A database made without migrations whose tables match no revision."""
 
 
 def _infrastructure_tables() -> frozenset[str]:
@@ -57,7 +74,8 @@ def alembic_config(folder: Path, tables: Iterable[str], schema: str | None) -> C
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.set_main_option("path_separator", "os")
-    locations = [ALEMBIC_DIR / "versions"] + ([folder] if folder != ALEMBIC_DIR / "versions" else [])
+    own = folder != ALEMBIC_DIR / "versions" and folder.is_dir()  # the journey has no own tables
+    locations = [ALEMBIC_DIR / "versions"] + ([folder] if own else [])
     config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     config.attributes["tables"] = frozenset(tables)
     config.attributes["schema"] = schema
@@ -84,20 +102,107 @@ def run_env() -> None:
         context.run_migrations()
 
 
-async def upgrade(db: Database, service: str) -> None:
-    """Migrate `db` to the newest infrastructure and `service` revisions."""
+async def upgrade(db: Database, service: str, revision: str = "heads") -> None:
+    """Migrate `db` to `revision` of the infrastructure and `service` histories (their newest by
+    default), stamping a database made without migrations first."""
     folder, tables = service_layout(service)
-    folder.mkdir(parents=True, exist_ok=True)
     config = alembic_config(folder, _infrastructure_tables() | tables, db.schema)
-    async with db.engine.begin() as connection:
+    config.attributes["service"] = service
+    config.attributes["where"] = (f"schema {db.schema!r} of the PostgreSQL database" if db.is_postgres
+                                  else f"the SQLite database {db.url.database}")
+    async with _sqlite_lock(db), db.engine.begin() as connection:
+        if db.is_postgres:
+            # Held until this transaction ends: a second process starting now waits here.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                     {"key": f"edih-migrations:{db.schema}"})
         if db.schema:
             await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
-        await connection.run_sync(_upgrade, config)
+        await connection.run_sync(_upgrade, config, revision)
 
 
-def _upgrade(connection: Connection, config: Config) -> None:
+@asynccontextmanager
+async def _sqlite_lock(db: Database) -> AsyncIterator[None]:
+    """An exclusive lock on `<database file>.lock` while migrating (nothing on PostgreSQL)."""
+    path = db.url.database
+    if db.is_postgres or not path or path == ":memory:":
+        yield
+        return
+    # Waits in a thread: another migration of this process may hold the lock on this event loop.
+    handle = await asyncio.to_thread(_lock_file, Path(f"{path}.lock"))
+    try:
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def _lock_file(path: Path) -> IO[str]:
+    handle = path.open("a")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     config.attributes["connection"] = connection
-    command.upgrade(config, "heads")
+    if not inspect(connection).has_table(VERSION_TABLE, schema=config.attributes["schema"]):
+        made_without_migrations = _revisions_matching(connection, config)
+        if made_without_migrations:
+            log.warning("%s was made without migrations; it matches %s, stamped so",
+                        config.attributes["where"], ", ".join(made_without_migrations))
+            command.stamp(config, made_without_migrations)
+    command.upgrade(config, revision)
+
+
+def _revisions_matching(connection: Connection, config: Config) -> list[str]:
+    """The revision of each history whose tables the database has (none for a history it has no
+    table of); raises UnknownSchema when its tables match no revision."""
+    service = config.attributes["service"]
+    live = _shape(connection, config.attributes["schema"], config.attributes["tables"])
+    found = []
+    for history in dict.fromkeys((INFRASTRUCTURE, service)):
+        tables = service_layout(history)[1]
+        have = {table: columns for table, columns in live.items() if table in tables}
+        if not have:
+            continue
+        revision = _revision_with_shape(service, history, tables, have)
+        if revision is None:
+            raise UnknownSchema(
+                f"{config.attributes['where']} has tables but no {VERSION_TABLE} table, and its "
+                f"{history} tables ({', '.join(sorted(have))}) match no revision: it was made by a "
+                "version from before migrations, or changed by hand. Back it up; then remove it (the "
+                "SQLite file, or the schema) to start empty, or stamp the revision it has "
+                "(alembic stamp) and start again."
+            )
+        found.append(revision)
+    return found
+
+
+def _revision_with_shape(service: str, history: str, tables: frozenset[str], shape: Shape) -> str | None:
+    """The revision of `history` after which a fresh database has exactly `shape`, found by
+    migrating a scratch SQLite database one revision at a time."""
+    config = alembic_config(service_layout(service)[0], tables, None)
+    script = ScriptDirectory.from_config(config)
+    if not _has_branch(config, history):
+        return None
+    revisions = [r.revision for r in script.iterate_revisions(f"{history}@head", "base")][::-1]
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_engine(f"sqlite:///{scratch}/shape.db")
+        try:
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                for revision in revisions:
+                    command.upgrade(config, revision)
+                    if _shape(connection, None, tables) == shape:
+                        return revision
+        finally:
+            engine.dispose()
+    return None
+
+
+def _shape(connection: Connection, schema: str | None, tables: Iterable[str]) -> Shape:
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names(schema=schema)) & set(tables)
+    return {table: frozenset(c["name"] for c in inspector.get_columns(table, schema=schema))
+            for table in present}
 
 
 async def pending_changes(db: Database, service: str) -> list[Any]:

@@ -2,8 +2,9 @@
 
 `ServiceContext` holds what a service's code needs (settings, clock, calendar, database, broker,
 outbox and relay). `build_app` turns a context, its tables, routers and consumers into a FastAPI app
-that runs the FastStream broker in the same process and serves `/healthz`, `/readyz` and `/metrics`.
-`serve` runs an app with uvicorn on the service's port.
+that migrates the service's database with Alembic when it starts, runs the FastStream broker in the
+same process and serves `/healthz`, `/readyz`, `/metrics` and the dead-letter admin endpoints
+(shared/dead_letters.py). `serve` runs an app with uvicorn on the service's port.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from sqlmodel import SQLModel
 
 from shared.clock import Clock, HubCalendar, clock_from
 from shared.db import Database
+from shared.dead_letters import router as dead_letters_router
 from shared.idempotency import StoredResponse
 from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
+from shared.migrations import service_layout, upgrade
 from shared.outbox import Outbox, OutboxRecord, OutboxRelay
 from shared.settings import Settings, settings_from_environment
 
@@ -94,6 +97,22 @@ class ServiceContext:
         self.consumers.append(consumer)
         return consumer
 
+    async def start(self) -> None:
+        """Create the topics, then start the broker (its consumers) and the relay."""
+        topics = contract_topics(self.settings)
+        topics += [dead_letter_topic(self.settings, c.group) for c in self.consumers]
+        await ensure_topics(self.settings, topics)
+        await self.broker.start()
+        for consumer in self.consumers:
+            consumer.start()
+        await self.relay.start()
+
+    async def stop(self) -> None:
+        for consumer in self.consumers:
+            await consumer.stop()
+        await self.relay.stop()
+        await self.broker.stop()
+
 
 def get_context(request: Request) -> ServiceContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
@@ -112,20 +131,18 @@ def build_app(
     on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
     ready_checks: Mapping[str, ReadyCheck] | None = None,
 ) -> FastAPI:
-    """The service's ASGI app: its routes, health, metrics, and the broker, relay and consumers.
-
-    `ready_checks` are the service's own dependencies that `/readyz` reports beside the database
-    and the broker (the journey service's Temporal).
-    """
+    """The service's ASGI app: its routes, health, metrics, dead letters, and the broker, relay and
+    consumers. `models` are the service's own tables: Alembic creates and alters them from the
+    service's revisions when the app starts. `ready_checks` are the service's own dependencies that
+    `/readyz` reports beside the database and the broker (the journey service's Temporal)."""
+    unknown = {str(m.__tablename__) for m in models} - service_layout(ctx.name)[1]
+    if unknown:
+        raise ValueError(f"{ctx.name} lists tables its models module does not: {sorted(unknown)}")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ctx.db.create_all([*INFRASTRUCTURE_TABLES, *models])
-        topics = contract_topics(ctx.settings)
-        topics += [dead_letter_topic(ctx.settings, c.group) for c in ctx.consumers]
-        await ensure_topics(ctx.settings, topics)
-        await ctx.broker.start()
-        await ctx.relay.start()
+        await upgrade(ctx.db, ctx.name)
+        await ctx.start()
         if on_start is not None:
             await on_start(ctx)
         log.info("%s started", ctx.name)
@@ -134,8 +151,7 @@ def build_app(
         finally:
             if on_stop is not None:
                 await on_stop(ctx)
-            await ctx.relay.stop()
-            await ctx.broker.stop()
+            await ctx.stop()
             await ctx.db.dispose()
             log.info("%s stopped", ctx.name)
 
@@ -195,6 +211,7 @@ def build_app(
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(dead_letters_router)
     for router in routers:
         app.include_router(router)
     return app

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     # A consumer group's session timeout; the broker holds a first join for half of it, so a
     # short one starts consumers faster (tests), a long one rides out pauses (production).
     kafka_session_timeout_ms: int = 10_000
+    # Event consumers (shared/inbox.py). A record whose handler fails with an error that is not a
+    # dependency being unavailable is delivered this many times, then dead-lettered; an unavailable
+    # dependency (database, Temporal, a service) is retried without limit. Between deliveries the
+    # consumer waits, doubling from the base up to the cap: the cap stays well below aiokafka's
+    # max_poll_interval_ms (5 minutes), so a consumer that waits stays in its group.
+    consumer_attempts: int = Field(8, ge=1)
+    consumer_retry_base_seconds: float = Field(0.5, gt=0)
+    consumer_retry_cap_seconds: float = Field(30.0, gt=0, le=120)
+    # How often each consumer measures its lag: end offset minus committed offset per partition.
+    kafka_lag_interval_seconds: float = Field(15.0, gt=0)
 
     # Temporal.
     temporal_address: str = "127.0.0.1:7233"
@@ -94,14 +104,35 @@ class Settings(BaseSettings):
     jwt_algorithm: str = "HS256"
     token_ttl_minutes: int = 60 * 12
 
-    # E-mail.
+    # E-mail. Implicit TLS (`smtp_tls`, usually port 465) or STARTTLS (`smtp_starttls`, usually
+    # 587), never both. A login without either sends the password in the clear: refused outside
+    # development unless `smtp_allow_plain_auth` says the network to the server is trusted.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    smtp_allow_plain_auth: bool = False
+    # A PEM bundle of the CAs to trust for the mail server's certificate (the system's when unset).
+    smtp_ca_file: Path | None = None
     mail_from: str = "EDIH Noord-Nederland <noreply@edih-noord.nl>"
+
+    @model_validator(mode="after")
+    def _check_smtp_security(self) -> Settings:
+        self.check_smtp_security()
+        return self
+
+    def check_smtp_security(self) -> None:
+        """Refuse SMTP settings that fail at every send or leak the password (ValueError)."""
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("EDIH_SMTP_TLS and EDIH_SMTP_STARTTLS exclude each other: set EDIH_SMTP_TLS "
+                             "for implicit TLS (port 465) or EDIH_SMTP_STARTTLS (port 587), not both")
+        plain = self.smtp_username and not (self.smtp_tls or self.smtp_starttls)
+        if plain and self.environment != "development" and not self.smtp_allow_plain_auth:
+            raise ValueError("EDIH_SMTP_USERNAME is set without EDIH_SMTP_TLS or EDIH_SMTP_STARTTLS: the "
+                             "password would cross the network in the clear; enable one of them, or set "
+                             "EDIH_SMTP_ALLOW_PLAIN_AUTH=true for a trusted network")
 
     # Clock and calendar: a fixed moment for demos and tests, business hours that can be switched off.
     clock_fixed_at: datetime | None = None
@@ -219,7 +250,8 @@ class Settings(BaseSettings):
     # that type is also POSTed, signed with the secret, to every URL listed.
     notification_webhooks: dict[str, list[str]] = Field(default_factory=dict)
     notification_webhook_secret: str = DEV_WEBHOOK_SECRET
-    # Staff accounts (console ids) e-mailed when a delivery fails for good.
+    # Staff accounts (console ids) e-mailed when a delivery fails for good; when empty, the
+    # console's staff of the company's region, else the hub's administrators.
     notification_alert_staff_ids: list[str] = Field(default_factory=list)
     # Unsubscribe links: how long they work, and the public base URL they point to
     # (notifications_url when unset).

@@ -61,6 +61,7 @@ class JourneyActivities:
             recipient=command.recipient
             or RecipientRef(service="intake", kind="primary-contact", id=command.company_id),
             context=command.context,
+            region=command.region,
         )
         return await self._write("notification-requested", data)
 

@@ -341,7 +341,7 @@ class Effects:
             NotificationCommand(
                 company_id=s.company_id, hub_id=s.hub_id, message_type=message_type, urgency=urgency,
                 notification_id=derived_event_id(workflow_id, key), recipient=recipient,
-                context={"stage": s.stage or "", **(context or {})},
+                context={"stage": s.stage or "", **(context or {})}, region=s.region,
             ),
             activity_id=activity_id or f"notification-{key}",
             start_to_close_timeout=ACTIVITY_TIMEOUT,

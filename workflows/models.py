@@ -167,6 +167,9 @@ class NotificationCommand(BaseModel):
     urgency: Urgency = "transactional"
     recipient: RecipientRef | None = None
     context: dict[str, str] = Field(default_factory=dict)
+    # The company's region, so advisors see the message in the delivery log (a default: histories
+    # recorded before it replay unchanged).
+    region: str | None = None
 
 
 class ServiceCommand(BaseModel):

@@ -19,6 +19,7 @@ from services.console.auth import (
     COOKIE,
     StaffDep,
     authenticate,
+    first_administrator,
     safe_next,
     sign_in,
     sign_out,
@@ -149,13 +150,17 @@ async def recipient(
     kind: str, staff_id: str, ctx: ContextDep, caller: Annotated[Principal, Depends(service_only)]
 ) -> StaffRecipient:
     """Name, e-mail and language of a staff member, for notifications at send time: `advisor` by
-    staff id, or `region-staff` by region (its first advisor, else the first administrator)."""
+    staff id, `region-staff` by region (its first advisor, else the first administrator), or
+    `administrators` by hub id (the hub's first administrator)."""
     if kind == "advisor":
         account = await staff_by_id(ctx, staff_id)
     elif kind == "region-staff":
         account = await staff_for_region(ctx, staff_id)
+    elif kind == "administrators":
+        account = await first_administrator(ctx) if staff_id == ctx.settings.hub_id else None
     else:
-        raise HTTPException(404, f"no recipient kind {kind!r}; the console knows advisor, region-staff")
+        raise HTTPException(404, f"no recipient kind {kind!r}; the console knows advisor, region-staff, "
+                                 "administrators")
     if account is None:
         raise HTTPException(404, f"no staff account for {kind} {staff_id!r}")
     return StaffRecipient(name=account.name or account.email, email=account.email,

@@ -83,14 +83,23 @@ async def staff_by_id(ctx: ServiceContext, staff_id: str) -> StaffAccount | None
 
 async def staff_for_region(ctx: ServiceContext, region: str) -> StaffAccount | None:
     """Who answers for `region`: its first advisor (by account age), else the first administrator."""
-    async with ctx.db.reading() as session:
-        accounts = (await session.execute(
-            select(StaffAccount).where(col(StaffAccount.role).in_(("advisor", "admin")))
-            .order_by(col(StaffAccount.id))
-        )).scalars().all()
+    accounts = await _accounts(ctx, "advisor", "admin")
     advisors = [a for a in accounts if a.role == "advisor" and region in a.regions]
     admins = [a for a in accounts if a.role == "admin"]
     return (advisors or admins or [None])[0]
+
+
+async def first_administrator(ctx: ServiceContext) -> StaffAccount | None:
+    """The oldest administrator account: who answers when nothing names anyone else."""
+    return next(iter(await _accounts(ctx, "admin")), None)
+
+
+async def _accounts(ctx: ServiceContext, *roles: str) -> list[StaffAccount]:
+    """The staff accounts with one of `roles`, oldest first."""
+    async with ctx.db.reading() as session:
+        return list((await session.execute(
+            select(StaffAccount).where(col(StaffAccount.role).in_(roles)).order_by(col(StaffAccount.id))
+        )).scalars().all())
 
 
 async def create_first_admin(ctx: ServiceContext) -> None:

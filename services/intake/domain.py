@@ -1,6 +1,6 @@
 """Intake's pure rules, without I/O: identifier and input formats (KvK, VAT, NACE, e-mail,
-website) and the primary contact. The cohort rules live in `cohort`, DMA scoring in `dma`, the plan
-proposal in `plan`.
+website, foundation year), the moment of an interview given in local time, and the primary contact.
+The cohort rules live in `cohort`, DMA scoring in `dma`, the plan proposal in `plan`.
 
 Each check returns the normalised value or raises ValueError with a sentence a user can act on,
 so the HTTP models can use them as validators and the messages reach the caller as they are.
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar, get_args
+from zoneinfo import ZoneInfo
 
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.nl import btw
@@ -87,6 +89,35 @@ def check_email(value: str) -> str:
     if not _EMAIL.fullmatch(email):
         raise ValueError(f"{value!r} is not an e-mail address")
     return email
+
+
+def check_foundation_year(year: int, current_year: int) -> int:
+    """A foundation year no later than the current year (of the hub's clock)."""
+    if year > current_year:
+        raise ValueError(f"{year} is in the future: a company founded in {current_year} or earlier")
+    return year
+
+
+def interview_moment(moment: datetime, zone: ZoneInfo, now: datetime) -> datetime:
+    """The start of an interview, in UTC: a time with a UTC offset as it is, one without as local
+    time in `zone`. Refused: a local time that does not exist (the hour the clocks go forward) and a
+    moment before `now`. A local time that occurs twice (the hour the clocks go back) is taken as
+    its first occurrence, the one before the change (summer time); give an offset for the other.
+    """
+    if moment.tzinfo is None:
+        local = moment.replace(tzinfo=zone, fold=0)
+        if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+            raise ValueError(
+                f"{moment:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks go forward that "
+                "night; choose another time, or give a UTC offset"
+            )
+        moment = local
+    if moment < now:
+        raise ValueError(
+            f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) is in the past: an interview is "
+            f"scheduled from now on ({now.astimezone(zone):%Y-%m-%d %H:%M})"
+        )
+    return moment.astimezone(UTC)
 
 
 class HasEmail(Protocol):

@@ -1,13 +1,58 @@
-"""Intake's event handler table: short event name -> handler, and the topics they come from.
+"""Intake's event handlers: exits the journey decided, applied to the cohort. `make_handlers` gives
+the table (short event name -> handler, bound to the service's context), `TOPICS` where they come
+from.
 
-Intake consumes no events yet: it is where the journey starts. When the network service publishes
-referrals out (which free a place: `places.leave(..., "referred_out")`), the handler goes here and
-`app.create_app` subscribes it.
+Staff can end a journey in the journey service (withdraw it, or move it to `withdrawn`,
+`not_eligible` or `referred_out`); it publishes every stage change as `journey-stage-changed`.
+Intake applies such an exit to a company still in the programme (admitted or waitlisted, not yet
+left) by the rules of its own exit endpoints: the place is freed as `cohort.exit_frees_place` says
+(withdrawn or not eligible before the plan was agreed; referred out always) and goes to the first
+waitlisted company of the pool (`company-admitted`). The exit is written on the company's audit
+trail with the journey's actor and reason, but not published as `company-withdrawn` or
+`company-not-eligible`: the journey made it, and would only hear its own echo. The other way round,
+the journey's stage change that follows an exit intake made itself finds the company already gone
+and changes nothing. Other stages (also `closed`: a company that completes keeps its place) and
+companies outside the cohort are left alone.
 """
 
 from __future__ import annotations
 
-from shared.inbox import Handler
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
-TOPICS: list[str] = []
-HANDLERS: dict[str, Handler] = {}
+from services.intake import places
+from services.intake.cohort import Exit
+from services.intake.models import Company
+from shared.contracts import CloudEvent
+from shared.contracts.journey import JourneyStageChanged
+from shared.inbox import Handler, PermanentError
+from shared.service import ServiceContext
+
+TOPICS: list[str] = ["edih.journey.events"]
+# The journey's end stages that are exits of the cohort, by the name intake gives them.
+JOURNEY_EXITS: dict[str, Exit] = {
+    "withdrawn": "withdrawn", "not_eligible": "not_eligible", "referred_out": "referred_out",
+}
+
+
+def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
+    """The handler table, bound to the service's context."""
+
+    async def on_journey_stage_changed(
+        session: AsyncSession, event: CloudEvent, data: JourneyStageChanged
+    ) -> None:
+        exit_ = JOURNEY_EXITS.get(data.to_stage)
+        if exit_ is None:
+            return
+        query = select(Company).where(Company.id == data.company_id, Company.hub_id == ctx.settings.hub_id)
+        company = (await session.execute(query.with_for_update())).scalar_one_or_none()
+        if company is None:
+            raise PermanentError(f"no company {data.company_id} in hub {ctx.settings.hub_id}")
+        if company.exit_status is not None or company.cohort_status == "outside_cohort":
+            return  # already left (an echo of intake's own exit), or never in the cohort
+        await places.leave(
+            ctx, session, company, exit_, reason=data.reason, actor=data.actor, at=data.at,
+            noted={"decided_in": "journey", "event_id": event.id},
+        )
+
+    return {"journey-stage-changed": on_journey_stage_changed}

@@ -1,23 +1,38 @@
-"""The quota pools in the database: taking a place at registration, freeing one at an exit, and
-admitting the first waitlisted company of the pool in the same transaction.
+"""The quota pools in the database: taking a place at registration, leaving (and freeing a place at
+an exit), and admitting waitlisted companies, first come first, into every free place of a pool in
+the same transaction; at start, into the places a pool gained in the settings.
 
 Every change to a pool first locks its row in `quota_pools` (SELECT ... FOR UPDATE on PostgreSQL;
-SQLite has one writer at a time), then counts the places taken: two concurrent registrations are
-serialised there and never take the same last place. Counting the companies that hold a place,
-rather than keeping a counter, leaves nothing that can drift.
+SQLite has one writer at a time), then counts the places taken: two concurrent registrations or
+exits are serialised there and never take the same place twice. Counting the companies that hold a
+place, rather than keeping a counter, leaves nothing that can drift.
+
+Locks are always taken in one order: the company that leaves, then its pool, then the waitlisted
+company admitted. A waitlisted company that withdraws takes no pool lock (it frees nothing).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
 from services.intake import cohort
+from services.intake.audit import SYSTEM, audit
 from services.intake.models import Company, QuotaPool
 from shared.contracts import derived_event_id
 from shared.contracts.intake import CohortStatus, CompanyAdmitted
 from shared.db import insert_ignoring_duplicates
 from shared.service import ServiceContext
+
+# The audit action of each exit, on the trail of the company that leaves.
+EXIT_ACTIONS: dict[cohort.Exit, str] = {
+    "withdrawn": "company-withdrawn",
+    "not_eligible": "company-not-eligible",
+    "referred_out": "company-referred-out",
+}
 
 
 async def lock_pool(session: AsyncSession, hub_id: str, pool: str) -> None:
@@ -58,12 +73,27 @@ async def place_new_company(ctx: ServiceContext, session: AsyncSession, company:
 
 
 async def leave(
+    ctx: ServiceContext, session: AsyncSession, company: Company, exit_: cohort.Exit, *,
+    reason: str, actor: str, at: datetime | None = None, noted: dict[str, Any] | None = None,
+) -> Company | None:
+    """Record that `company` (locked, not yet left) leaves, on its audit trail with `actor`, the
+    `reason` and what else is `noted`. When that frees its place, admit the pool's first waitlisted
+    company (`company-admitted`). Returns the company admitted, if any.
+
+    The caller publishes the exit itself when intake decided it (an exit the journey decided is
+    not published again)."""
+    company.exit_status, company.exit_reason = exit_, reason
+    company.exited_at = at or ctx.clock.now()
+    session.add(company)
+    admitted = await _free_place(ctx, session, company, exit_)
+    audit(session, ctx, actor, company.id, EXIT_ACTIONS[exit_],
+          {"reason": reason, "admitted_from_waitlist": admitted.id if admitted else None, **(noted or {})})
+    return admitted
+
+
+async def _free_place(
     ctx: ServiceContext, session: AsyncSession, company: Company, exit_: cohort.Exit
 ) -> Company | None:
-    """Record that `company` leaves; when that frees its place, admit the pool's first waitlisted
-    company and publish `company-admitted`. Returns the company admitted, if any."""
-    company.exit_status = exit_
-    company.exited_at = ctx.clock.now()
     if not company.holds_place or company.pool is None:
         return None
     await lock_pool(session, company.hub_id, company.pool)
@@ -71,43 +101,67 @@ async def leave(
         return None
     company.holds_place = False
     await session.flush()
-    admitted = await fill_from_waitlist(ctx, session, company.pool)
+    admitted = await fill_from_waitlist(ctx, session, company.pool, freed_by=company.id)
     return admitted[0] if admitted else None
 
 
-async def fill_from_waitlist(ctx: ServiceContext, session: AsyncSession, pool: str) -> list[Company]:
-    """Admit waitlisted companies of `pool`, first come first, while it has free places (pool locked)."""
+async def fill_from_waitlist(
+    ctx: ServiceContext, session: AsyncSession, pool: str, freed_by: str | None = None
+) -> list[Company]:
+    """Admit waitlisted companies of `pool`, first come first, into every free place (pool locked).
+    `freed_by` names the company whose exit freed the place, for the admitted company's trail."""
     admitted: list[Company] = []
     size = ctx.settings.intake_pool_sizes.get(pool, 0)
     while await places_taken(session, ctx.settings.hub_id, pool) < size:
         first = await _first_waitlisted(session, ctx.settings.hub_id, pool)
         if first is None:
             break
-        await _admit(ctx, session, first, pool)
+        await _admit(ctx, session, first, pool, freed_by)
         admitted.append(first)
     return admitted
 
 
+async def fill_pools(ctx: ServiceContext) -> list[Company]:
+    """Admit waitlisted companies into the free places of every pool: at start, when a pool has
+    grown in the settings since the companies were put on its waitlist."""
+    admitted: list[Company] = []
+    for pool in ctx.settings.intake_pool_sizes:
+        async with ctx.db.transaction() as session:
+            await lock_pool(session, ctx.settings.hub_id, pool)
+            admitted += await fill_from_waitlist(ctx, session, pool)
+    if admitted:
+        ctx.relay.notify()
+    return admitted
+
+
 async def _first_waitlisted(session: AsyncSession, hub_id: str, pool: str) -> Company | None:
-    query = (
-        select(Company)
-        .where(Company.hub_id == hub_id, Company.pool == pool, Company.cohort_status == "waitlisted",
-               col(Company.exit_status).is_(None))
-        .order_by(col(Company.waitlist_position))
-        .limit(1)
-        # Locked, so a withdrawal of that very company cannot cross this admission.
-        .with_for_update()
+    """The first company on `pool`'s waitlist, its row locked, or None when nobody waits.
+
+    Locked, so that a withdrawal of that very company cannot cross its admission, and waiting for
+    the lock rather than skipping locked rows: a company whose row is only briefly locked (staff
+    editing its details) keeps its turn. On PostgreSQL a row whose lock this waited for is checked
+    again once granted, and dropped when it no longer matches (the company withdrew); whether the
+    statement then goes on to the next row or answers nothing depends on its plan. So an empty
+    answer is checked against the committed waitlist without locks, and the lock is tried again
+    while someone waits: every retry follows a committed change to the waitlist, so the loop ends.
+    """
+    waiting = (
+        Company.hub_id == hub_id, Company.pool == pool, Company.cohort_status == "waitlisted",
+        col(Company.exit_status).is_(None),
     )
-    # Locked rows that changed meanwhile (a waitlisted company withdrew) are skipped, and PostgreSQL
-    # may then return no row under LIMIT: a second statement sees the newest state.
-    for _ in range(2):
-        first = (await session.execute(query)).scalar_one_or_none()
+    first_in_line = select(Company).where(*waiting).order_by(col(Company.waitlist_position)).limit(1)
+    locked = first_in_line.with_for_update().execution_options(populate_existing=True)
+    while True:
+        first = (await session.execute(locked)).scalar_one_or_none()
         if first is not None:
             return first
-    return None
+        if await session.scalar(select(Company.id).where(*waiting).limit(1)) is None:
+            return None
 
 
-async def _admit(ctx: ServiceContext, session: AsyncSession, first: Company, pool: str) -> None:
+async def _admit(
+    ctx: ServiceContext, session: AsyncSession, first: Company, pool: str, freed_by: str | None
+) -> None:
     hub_id = ctx.settings.hub_id
     first.cohort_status = "admitted"
     first.holds_place = True
@@ -116,4 +170,6 @@ async def _admit(ctx: ServiceContext, session: AsyncSession, first: Company, poo
         session, "company-admitted", CompanyAdmitted(hub_id=hub_id, company_id=first.id, pool=pool),
         event_id=derived_event_id("company-admitted", first.id),
     )
+    audit(session, ctx, SYSTEM, first.id, "admitted-from-waitlist",
+          {"pool": pool, "waitlist_position": first.waitlist_position, "place_freed_by": freed_by})
     await session.flush()

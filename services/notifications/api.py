@@ -8,6 +8,7 @@ scanners follow links; mail clients' one-click unsubscribe (RFC 8058) POSTs dire
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import jwt
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
-from services.notifications import unsubscribe
+from services.notifications import domain, unsubscribe
 from services.notifications.domain import Language
 from services.notifications.mail import hub_name
 from services.notifications.models import (
@@ -36,7 +37,12 @@ router = APIRouter(tags=["deliveries"])
 public = APIRouter(tags=["public"])
 
 StaffDep = Annotated[Principal, Depends(require("admin", "advisor", "viewer"))]
-TEMPLATES = Templates()
+
+
+@functools.cache
+def templates(timezone: str) -> Templates:
+    """The templates writing dates in `timezone` (the hub's business timezone), built once."""
+    return Templates(timezone)
 
 PAGE_TEXTS = {
     "nl": {
@@ -59,14 +65,18 @@ PAGE_TEXTS = {
 @router.get("/deliveries", response_model=list[DeliveryPublic])
 async def list_deliveries(
     ctx: ContextDep,
-    _: StaffDep,
+    who: StaffDep,
     company_id: Annotated[str | None, Query(min_length=1, description="Only this company.")] = None,
     status: Annotated[Status | None, Query(description="Only messages in this status, e.g. failed.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[DeliveryPublic]:
     """Messages with their status and every attempt: a company's oldest first, or the newest
-    `limit` of all companies (e.g. `?status=failed`)."""
+    `limit` of all companies (e.g. `?status=failed`). An advisor sees those of their regions only;
+    a message whose request named no region is for administrators and viewers."""
     query = select(Delivery)
+    if who.role == "advisor":
+        # Outside an advisor's regions a company's messages read as absent, as in the console.
+        query = query.where(col(Delivery.region).in_(who.regions))
     if company_id is not None:
         query = query.where(col(Delivery.company_id) == company_id)
     if status is not None:
@@ -86,10 +96,14 @@ async def list_deliveries(
     for attempt in attempts:
         history.setdefault(attempt.delivery_id, []).append(AttemptPublic.model_validate(attempt,
                                                                                         from_attributes=True))
-    return [
-        DeliveryPublic.model_validate(d, from_attributes=True, update={"history": history.get(d.id or 0, [])})
-        for d in rows
-    ]
+    return [_public(d, history.get(d.id or 0, [])) for d in rows]
+
+
+def _public(delivery: Delivery, history: list[AttemptPublic]) -> DeliveryPublic:
+    policy = domain.policy(delivery.message_type, delivery.urgency)
+    return DeliveryPublic.model_validate(delivery, from_attributes=True, update={
+        "history": history, "timing": policy.timing, "essential": policy.essential,
+    })
 
 
 @router.get("/opt-outs", response_model=list[OptOut])
@@ -110,8 +124,10 @@ async def preview(
     language: Language,
     part: Annotated[str | None, Query(pattern="^(html|text)$", description="Only this part, as is.")] = None,
 ) -> RenderedMessage | HTMLResponse:
-    """A message type rendered in a language with sample data, as a recipient would see it."""
-    rendered = TEMPLATES.sample(message_type, language, hub_name(ctx.settings))
+    """A message type rendered in a language with sample data, as a recipient would see it: dates
+    in the hub's timezone, the unsubscribe link only where the real message has one."""
+    hub_templates = templates(ctx.settings.business_timezone)
+    rendered = hub_templates.sample(message_type, language, hub_name(ctx.settings))
     if part == "html":
         return HTMLResponse(rendered.html)
     if part == "text":
@@ -122,7 +138,7 @@ async def preview(
 def _page(ctx: ContextDep, language: str, state: str, token: str = "", status: int = 200) -> HTMLResponse:
     lang = "en" if language == "en" else "nl"
     title, message, button = PAGE_TEXTS[lang][state]
-    html = TEMPLATES.env.get_template("_unsubscribe-page.html").render(
+    html = templates(ctx.settings.business_timezone).env.get_template("_unsubscribe-page.html").render(
         lang=lang, state=state, hub_name=hub_name(ctx.settings),
         t={"title": title, "message": message, "button": button},
         action=unsubscribe.link(ctx.settings, token) if token else "",

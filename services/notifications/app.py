@@ -19,6 +19,8 @@ SERVICE = "notifications"
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     webhooks.refuse_placeholder_secret(settings)
+    # Again here: settings copied with changes (model_copy) skip their validators.
+    settings.check_smtp_security()
     ctx = ServiceContext.create(SERVICE, settings, clock)
     sender = Sender(ctx)
     consumer = ctx.consumer(["edih.notifications.commands", "edih.intake.events"], make_handlers(ctx))

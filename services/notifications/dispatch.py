@@ -1,20 +1,22 @@
 """One attempt at one delivery over its channel: the e-mail to the recipient, or the webhook post.
 
 For an e-mail it checks the opt-out of a non-essential message (`Skipped`), resolves the recipient
-with the owning service, renders the template in their language (with a signed unsubscribe link
-where the message is non-essential) and hands it to the SMTP server. For a webhook it renders the
-Dutch text and posts the signed payload. Errors are raised for the sender to record; those in
-`PERMANENT_ERRORS` no retry can fix.
-"""
+with the owning service (one the owner no longer knows after erasing the company's contacts:
+`Cancelled`), renders the template in their language (with a signed unsubscribe link where the
+message is non-essential) and hands it to the SMTP server. For a webhook it renders the Dutch text
+and posts the signed payload. Errors are raised for the sender to record; those in
+`PERMANENT_ERRORS` no retry can fix."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlmodel import col, select
 
 from services.notifications import domain, unsubscribe, webhooks
 from services.notifications.mail import Mailer, PermanentMailError, compose, hub_name
-from services.notifications.models import Delivery, OptOut
-from services.notifications.recipients import RecipientDirectory, RecipientUnknown
+from services.notifications.models import ContactErasure, Delivery, OptOut, Status
+from services.notifications.recipients import RecipientDirectory, RecipientGone, RecipientUnknown
 from services.notifications.rendering import RenderError, Templates
 from shared.clock import Clock
 from shared.contracts.notifications import RecipientRef
@@ -23,8 +25,26 @@ from shared.service import ServiceContext
 PERMANENT_ERRORS = (RecipientUnknown, PermanentMailError, RenderError, webhooks.PermanentWebhookError)
 
 
-class Skipped(Exception):
+class Withheld(Exception):
+    """The message is rightly not sent: nothing to retry, no one to alert. `status` says why."""
+
+    status: Status
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Skipped(Withheld):
     """The recipient opted out of this non-essential message."""
+
+    status: Status = "skipped"
+
+
+class Cancelled(Withheld):
+    """The owner no longer knows the recipient, after it erased the company's contacts."""
+
+    status: Status = "cancelled"
 
 
 class Dispatcher:
@@ -52,10 +72,15 @@ class Dispatcher:
     async def mail(self, delivery: Delivery) -> tuple[str, str]:
         ref = RecipientRef(service=delivery.recipient_service, kind=delivery.recipient_kind,
                            id=delivery.recipient_ref_id)
-        optional = domain.may_opt_out(delivery.urgency)
+        optional = domain.policy(delivery.message_type, delivery.urgency).may_opt_out
         if optional and await self.opted_out(ref):
-            raise Skipped()
-        recipient = await self.directory.resolve(ref)
+            raise Skipped("the recipient opted out of non-essential messages")
+        try:
+            recipient = await self.directory.resolve(ref)
+        except RecipientGone as gone:
+            if erased := await self.erasure(delivery.company_id, ref.service):
+                raise Cancelled(f"{gone}: the company's contacts were erased on {erased:%Y-%m-%d}") from None
+            raise
         language = domain.choose_language(recipient.language)
         link = None
         if optional:
@@ -95,6 +120,15 @@ class Dispatcher:
         }
         await self.webhooks.post(url, payload, delivery_key=delivery.delivery_key,
                                  timestamp=int(self.real_clock.now().timestamp()))
+
+    async def erasure(self, company_id: str, owner: str) -> datetime | None:
+        """When `owner` erased the company's contacts, if it did."""
+        async with self.ctx.db.reading() as session:
+            return await session.scalar(
+                select(ContactErasure.erased_at).where(
+                    col(ContactErasure.company_id) == company_id, col(ContactErasure.service) == owner,
+                )
+            )
 
     async def opted_out(self, ref: RecipientRef) -> bool:
         async with self.ctx.db.reading() as session:

@@ -1,5 +1,6 @@
-"""Pure rules of notifications: language, when a message goes out (business hours and the daily
-reminder cap), who may opt out of what, how retries back off and when they stop.
+"""Pure rules of notifications: language, how each message type goes out (`MESSAGE_POLICIES`: at
+once or in business hours, essential or open to opt-out, counted in the daily reminder cap or not),
+when it goes (business hours and the cap), how retries back off and when they stop.
 
 No I/O here: the hub calendar is handed in (its holidays are library data), and so are the counts
 of reminders a company already has on each day.
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from shared.clock import HubCalendar
-from shared.contracts.notifications import Urgency
+from shared.contracts.notifications import RecipientRef, Urgency
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
@@ -23,9 +25,6 @@ DEFAULT_LANGUAGE: Language = "nl"
 # from leaving a message waiting for hours after the server is back.
 RETRY_BASE = timedelta(seconds=1)
 RETRY_CAP = timedelta(minutes=10)
-
-# Staff alerts about a failed delivery are not themselves alerted on when they fail: no loops.
-STAFF_MESSAGE_TYPES = frozenset({"staff-alert", "staff-escalation"})
 
 _EMAIL = re.compile(r"[^\s<>()\[\]:;,\"']+@[^\s<>()\[\]:;,\"']+")
 
@@ -37,23 +36,92 @@ def choose_language(preferred: str | None) -> Language:
     return DEFAULT_LANGUAGE
 
 
-def goes_at_once(urgency: Urgency | str) -> bool:
-    """Transactional messages and staff alerts go at once; the rest waits for business hours."""
-    return urgency in ("transactional", "staff-alert")
+Timing = Literal["at-once", "business-hours"]
 
 
-def may_opt_out(urgency: Urgency | str) -> bool:
-    """Reminders and information are non-essential: a contact may opt out of them."""
-    return urgency in ("reminder", "information")
+@dataclass(frozen=True)
+class MessagePolicy:
+    """How a message goes out: at once or in business hours; whether it is essential (a contact
+    cannot opt out of it, and it carries no unsubscribe link) or not; whether it counts to the
+    company's daily reminder cap; whether it goes to staff."""
+
+    timing: Timing
+    essential: bool
+    capped: bool
+    to_staff: bool = False
+
+    @property
+    def goes_at_once(self) -> bool:
+        return self.timing == "at-once"
+
+    @property
+    def may_opt_out(self) -> bool:
+        return not self.essential
+
+    def stricter(self, other: MessagePolicy) -> MessagePolicy:
+        """The stricter of the two on each point (who it goes to stays this one's)."""
+        return MessagePolicy(
+            timing="at-once" if self.goes_at_once and other.goes_at_once else "business-hours",
+            essential=self.essential and other.essential,
+            capped=self.capped or other.capped,
+            to_staff=self.to_staff,
+        )
 
 
-def counts_to_cap(urgency: Urgency | str) -> bool:
-    """Only reminders count to (and are held by) the daily reminder cap."""
-    return urgency == "reminder"
+CONFIRMATION = MessagePolicy("at-once", essential=True, capped=False)
+STAFF = MessagePolicy("at-once", essential=True, capped=False, to_staff=True)
+# The programme's own steps: the company needs them to take part, so no opt-out, but they are not
+# urgent enough to arrive on a Sunday night.
+PROGRAMME_STEP = MessagePolicy("business-hours", essential=True, capped=False)
+REMINDER = MessagePolicy("business-hours", essential=False, capped=True)
+INFORMATION = MessagePolicy("business-hours", essential=False, capped=False)
+
+# The message type decides how it goes out (docs/notifications.md has this table).
+MESSAGE_POLICIES: dict[str, MessagePolicy] = {
+    "welcome": CONFIRMATION,
+    "intake-invitation": CONFIRMATION,  # confirms an interview staff scheduled with the company
+    "questionnaire-invitation": PROGRAMME_STEP,
+    "follow-up-invitation": PROGRAMME_STEP,
+    "questionnaire-reminder": REMINDER,
+    "follow-up-reminder": REMINDER,
+    "training-session-reminder": REMINDER,
+    "financing-deadline": INFORMATION,
+    "staff-alert": STAFF,
+    "staff-escalation": STAFF,
+}
+# What a request's urgency asks for; it can only make its message type's policy stricter.
+URGENCY_POLICIES: dict[str, MessagePolicy] = {
+    "transactional": CONFIRMATION,
+    "staff-alert": CONFIRMATION,
+    "reminder": REMINDER,
+    "information": INFORMATION,
+}
+CAPPED_MESSAGE_TYPES = frozenset(t for t, p in MESSAGE_POLICIES.items() if p.capped)
+CAPPED_URGENCIES = frozenset(u for u, p in URGENCY_POLICIES.items() if p.capped)
+
+
+def policy(message_type: str, urgency: Urgency | str) -> MessagePolicy:
+    """How a message of `message_type` requested with `urgency` goes out: the type's policy, made
+    stricter where the urgency asks for more (later, opt-out, the cap), never looser."""
+    return MESSAGE_POLICIES[message_type].stricter(URGENCY_POLICIES[urgency])
+
+
+def overruled(message_type: str, urgency: Urgency | str) -> list[str]:
+    """How the request's urgency would send its message more loosely than its type allows, in words
+    (to log: the type decides)."""
+    asked, allowed = URGENCY_POLICIES[urgency], MESSAGE_POLICIES[message_type]
+    found = []
+    if asked.goes_at_once and not allowed.goes_at_once:
+        found.append("at once instead of in business hours")
+    if asked.essential and not allowed.essential:
+        found.append("without opt-out or unsubscribe link")
+    if allowed.capped and not asked.capped:
+        found.append("outside the daily reminder cap")
+    return found
 
 
 def send_time(
-    urgency: Urgency,
+    policy: MessagePolicy,
     now: datetime,
     calendar: HubCalendar,
     *,
@@ -62,15 +130,15 @@ def send_time(
 ) -> datetime:
     """When a message requested at `now` goes out.
 
-    At once for urgent messages; otherwise `now` if it is business time, else the next business
-    morning. A reminder for a day on which the company already has `cap` reminders moves to the
-    next business day (and on, while those are full too). `reminders_per_day` counts a company's
-    reminders by their local day in the hub's timezone.
+    At once for a message that goes at once; otherwise `now` if it is business time, else the next
+    business morning. A capped message (a reminder) for a day on which the company already has
+    `cap` reminders moves to the next business day (and on, while those are full too).
+    `reminders_per_day` counts a company's reminders by their local day in the hub's timezone.
     """
-    if goes_at_once(urgency):
+    if policy.goes_at_once:
         return now
     moment = calendar.next_business_time(now)
-    if not counts_to_cap(urgency):
+    if not policy.capped:
         return moment
     for _ in range(3660):  # a bound, not a limit anyone meets: ten years of full days
         day = local_day(moment, calendar)
@@ -103,7 +171,18 @@ def gives_up(attempts: int, max_attempts: int, *, permanent: bool) -> bool:
 
 def alerts_staff(message_type: str) -> bool:
     """A failed company message alerts staff; a failed staff message does not (no loops)."""
-    return message_type not in STAFF_MESSAGE_TYPES
+    return not MESSAGE_POLICIES[message_type].to_staff
+
+
+def alert_recipients(staff_ids: list[str], region: str | None, hub_id: str) -> list[RecipientRef]:
+    """Who is alerted to a failed delivery: the staff accounts of the settings when there are any,
+    else the console's staff of the company's region (its advisor, else an administrator), else the
+    hub's administrators. Never no one: a failure always reaches a person."""
+    if staff_ids:
+        return [RecipientRef(service="console", kind="advisor", id=staff_id) for staff_id in staff_ids]
+    if region:
+        return [RecipientRef(service="console", kind="region-staff", id=region)]
+    return [RecipientRef(service="console", kind="administrators", id=hub_id)]
 
 
 def scrub_personal_data(text: str | None) -> str | None:

@@ -1,5 +1,5 @@
 """Event handlers of notifications: a requested notification becomes pending deliveries; an erasure
-removes the contacts' personal data from the delivery log.
+removes the contacts' personal data from the delivery log and is remembered.
 
 Each handler runs in the consumer's transaction together with its inbox row. A notification id
 seen before (the same command again, or a new command repeating an old request) changes nothing,
@@ -9,14 +9,15 @@ cap), `notification-scheduled` says until when.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from services.notifications import domain, webhooks
-from services.notifications.models import Delivery, DeliveryAttempt
+from services.notifications.models import ContactErasure, Delivery, DeliveryAttempt
 from shared.contracts import CloudEvent, derived_event_id
 from shared.contracts.intake import ContactsErased
 from shared.contracts.notifications import NotificationRequested, NotificationScheduled
@@ -24,15 +25,19 @@ from shared.db import insert_ignoring_duplicates
 from shared.inbox import Handler
 from shared.service import ServiceContext
 
+log = logging.getLogger(__name__)
+
 
 async def reminders_per_day(
     session: AsyncSession, ctx: ServiceContext, company_id: str, now: datetime
 ) -> dict[date, int]:
-    """A company's e-mailed reminders that are due or sent, counted by their local day."""
+    """A company's e-mailed messages counted in the daily cap (reminders) that are due or sent,
+    counted by their local day."""
     rows = await session.execute(
         select(Delivery.send_at).where(
             col(Delivery.company_id) == company_id,
-            col(Delivery.urgency) == "reminder",
+            or_(col(Delivery.message_type).in_(domain.CAPPED_MESSAGE_TYPES),
+                col(Delivery.urgency).in_(domain.CAPPED_URGENCIES)),
             col(Delivery.channel) == "email",
             col(Delivery.status).in_(["pending", "sent"]),
             col(Delivery.send_at) >= now - timedelta(days=1),
@@ -51,7 +56,6 @@ async def plan_request(
     data: NotificationRequested,
     *,
     requested_at: datetime,
-    email: bool = True,
     with_webhooks: bool = True,
 ) -> bool:
     """Record the deliveries of one request: the e-mail and one per webhook configured for its type.
@@ -59,16 +63,21 @@ async def plan_request(
     Returns False when the request was seen before (nothing is recorded twice).
     """
     now = ctx.clock.now()
+    policy = domain.policy(data.message_type, data.urgency)
+    if overruled := domain.overruled(data.message_type, data.urgency):
+        log.warning("notification %s: a %s requested as %r would go %s; its message type decides",
+                    data.notification_id, data.message_type, data.urgency, ", ".join(overruled))
     send_at = domain.send_time(
-        data.urgency, now, ctx.calendar,
+        policy, now, ctx.calendar,
         cap=ctx.settings.notification_max_reminders_per_day,
         reminders_per_day=await reminders_per_day(session, ctx, data.company_id, now)
-        if domain.counts_to_cap(data.urgency) else {},
+        if policy.capped else {},
     )
     common = {
         "notification_id": data.notification_id,
         "hub_id": data.hub_id,
         "company_id": data.company_id,
+        "region": data.region,
         "message_type": data.message_type,
         "urgency": data.urgency,
         "recipient_service": data.recipient.service,
@@ -80,7 +89,7 @@ async def plan_request(
         "send_at": send_at,
         "created_at": requested_at,
     }
-    rows = [{**common, "delivery_key": data.notification_id, "channel": "email"}] if email else []
+    rows = [{**common, "delivery_key": data.notification_id, "channel": "email"}]
     for url in webhooks.receivers(ctx.settings, data.message_type) if with_webhooks else []:
         ref = webhooks.webhook_ref(url)
         rows.append({**common, "delivery_key": f"{data.notification_id}#webhook-{ref}",
@@ -103,14 +112,22 @@ async def plan_request(
     return True
 
 
-async def erase_contacts(session: AsyncSession, ctx: ServiceContext, company_id: str) -> None:
+async def erase_contacts(
+    session: AsyncSession, ctx: ServiceContext, data: ContactsErased, owner: str
+) -> None:
     """Clear the company's contacts' addresses and any address in error texts; cancel what is
-    still pending to them (there is no one left to resolve)."""
-    now = ctx.clock.now()
+    still pending to them (there is no one left to resolve); remember the erasure, so that a later
+    message to a contact `owner` no longer knows is cancelled too."""
+    now, company_id = ctx.clock.now(), data.company_id
+    await insert_ignoring_duplicates(
+        session, ContactErasure,
+        {"hub_id": data.hub_id, "company_id": company_id, "service": owner, "erased_at": data.erased_at},
+        conflict_on=["company_id", "service"],
+    )
     await session.execute(
         update(Delivery)
         .where(col(Delivery.company_id) == company_id, col(Delivery.status) == "pending",
-               col(Delivery.recipient_service) == "intake")
+               col(Delivery.recipient_service) == owner)
         .values(status="cancelled", last_error="the company's contacts were erased")
     )
     deliveries = (
@@ -140,6 +157,7 @@ def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
         await plan_request(session, ctx, data, requested_at=requested_at)
 
     async def on_contacts_erased(session: AsyncSession, event: CloudEvent, data: ContactsErased) -> None:
-        await erase_contacts(session, ctx, data.company_id)
+        # The publisher owns the contacts: `source` is /<hub id>/<service>.
+        await erase_contacts(session, ctx, data, owner=event.source.rsplit("/", 1)[-1])
 
     return {"notification-requested": on_notification_requested, "contacts-erased": on_contacts_erased}

@@ -23,7 +23,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 class PermanentMailError(Exception):
-    """The message cannot be delivered as it is (a refused or malformed address): retrying won't help."""
+    """The message cannot be delivered as it is (a malformed address, a 5xx answer, a refused
+    login): retrying won't help."""
 
 
 def hub_name(settings: Settings) -> str:
@@ -79,22 +80,63 @@ class Mailer:
         self.timeout = timeout
 
     async def send(self, message: EmailMessage) -> None:
-        """Raises PermanentMailError when the server refuses the recipient for good; any other
-        error (server down, temporary refusal) is worth a retry."""
+        """Raises PermanentMailError when the server refuses for good (a 5xx answer, a login it
+        refuses or does not offer); any other error (server down, a 4xx temporary refusal) is
+        worth a retry."""
         s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_tls,
+            start_tls=s.smtp_starttls,
+            cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None,
+            timeout=self.timeout,
+        )
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password,
-                use_tls=s.smtp_tls,
-                start_tls=s.smtp_starttls,
-                timeout=self.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as error:
-            if all(r.code >= 500 for r in error.recipients):
-                reasons = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
-                raise PermanentMailError(f"recipient refused: {reasons}") from None
+            async with client:  # connects, over TLS or after STARTTLS as the settings say
+                if s.smtp_username:
+                    await _login(client, s.smtp_username, s.smtp_password or "")
+                await client.send_message(message)
+        except aiosmtplib.SMTPException as error:
+            if (reason := permanent_reason(error)) is not None:
+                raise PermanentMailError(reason) from None
             raise
+
+
+async def _login(client: aiosmtplib.SMTP, username: str, password: str) -> None:
+    try:
+        await client.login(username, password)
+    except aiosmtplib.SMTPException as error:
+        # A bare SMTPException from login: the server offers no AUTH (or none aiosmtplib speaks)
+        # on this connection. Only new settings can fix that. Its subclasses (a refused login,
+        # a dropped connection) are classified like any other answer.
+        if type(error) is aiosmtplib.SMTPException:
+            raise PermanentMailError(f"the mail server offers no login here: {error}") from None
+        raise
+
+
+def permanent_reason(error: aiosmtplib.SMTPException) -> str | None:
+    """Why the server's answer is final, or None when a retry may succeed.
+
+    A 5xx answer to any command is final (RFC 5321: "do not repeat the same request"), as is a
+    login the server refuses, or a message it cannot take (SMTPUTF8): those need other settings or
+    another message, and retrying them for hours only delays the staff alert. A 4xx answer is
+    temporary, also for a login (454); so is every connection problem.
+    """
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        refused = error.recipients
+        if refused and all(_final(r.code) for r in refused):
+            return "recipient refused: " + "; ".join(f"{r.code} {r.message}" for r in refused)
+        return None
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        login = isinstance(error, aiosmtplib.SMTPAuthenticationError)
+        if _final(error.code) or (login and not 400 <= error.code < 500):
+            return f"{type(error).__name__}: {error.code} {error.message}"
+        return None
+    if isinstance(error, aiosmtplib.SMTPNotSupported):
+        return f"the mail server cannot take this message: {error}"
+    return None
+
+
+def _final(code: int) -> bool:
+    return 500 <= code < 600

@@ -1,5 +1,6 @@
-"""Notifications' tables: the delivery log (one row per message and destination, with its attempts)
-and the opt-outs of non-essential messages (by recipient reference, no personal data)."""
+"""Notifications' tables: the delivery log (one row per message and destination, with its attempts),
+the opt-outs of non-essential messages (by recipient reference, no personal data) and the companies
+whose contacts were erased."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlmodel import Field, SQLModel
 from shared.db import UTCDateTime
 
 # pending -> sent | failed (after the last retry or a permanent error) | skipped (opted out) |
-# cancelled (the contact was erased, or the webhook is no longer configured).
+# cancelled (the contact was erased).
 Status = Literal["pending", "sent", "failed", "skipped", "cancelled"]
 
 
@@ -30,8 +31,12 @@ class DeliveryPublic(SQLModel):
 
     notification_id: str
     company_id: str
+    region: str | None
     message_type: str
+    # What the request asked, and how the message type decided it goes (docs/notifications.md).
     urgency: str
+    timing: str
+    essential: bool
     channel: str
     destination: str | None
     status: Status
@@ -61,6 +66,8 @@ class Delivery(SQLModel, table=True):
     notification_id: str = Field(index=True, max_length=200)
     hub_id: str
     company_id: str = Field(index=True)
+    # The company's region as the request named it: advisors see the deliveries of their regions.
+    region: str | None = Field(default=None, index=True)
     message_type: str
     urgency: str = "transactional"
     channel: str = "email"
@@ -116,4 +123,19 @@ class OptOut(SQLModel, table=True):
     notification_id: str | None = None
 
 
-MODELS: tuple[type[SQLModel], ...] = (Delivery, DeliveryAttempt, OptOut)
+class ContactErasure(SQLModel, table=True):
+    """A company whose contacts their owner erased (`contacts-erased`): a later message to a contact
+    that owner no longer knows is cancelled, not failed (there is no one left to reach)."""
+
+    __tablename__ = "contact_erasures"
+    __table_args__ = (UniqueConstraint("company_id", "service"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    hub_id: str
+    company_id: str
+    # The service that owns (and erased) the contacts, e.g. intake.
+    service: str
+    erased_at: datetime = Field(sa_type=UTCDateTime)
+
+
+MODELS: tuple[type[SQLModel], ...] = (Delivery, DeliveryAttempt, OptOut, ContactErasure)

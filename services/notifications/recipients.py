@@ -24,6 +24,10 @@ class RecipientUnknown(Exception):
     """The owner does not know this recipient or has no e-mail address for it: retrying won't help."""
 
 
+class RecipientGone(RecipientUnknown):
+    """The owner answered 404 or 410: it knows no such recipient (any more)."""
+
+
 class Recipient(BaseModel):
     """The owner's answer; personal data, kept in memory only for the send."""
 
@@ -58,7 +62,7 @@ class RecipientDirectory:
                 f"{ref.service} unreachable: {type(error).__name__}: {error}"
             ) from None
         if response.status_code in (404, 410):
-            raise RecipientUnknown(f"{ref.service} knows no {ref.kind} {ref.id!r}")
+            raise RecipientGone(f"{ref.service} knows no {ref.kind} {ref.id!r} ({response.status_code})")
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise RecipientUnavailable(f"{ref.service} answered {response.status_code}")
         if response.status_code != 200:

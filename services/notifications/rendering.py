@@ -6,9 +6,10 @@ for non-essential messages, the unsubscribe link). Only the HTML part is autoesc
 value is an error, never an empty gap. Dates in a request's context are ISO 8601 strings and are
 written out per language in the hub's timezone (`when` and `day` filters).
 
-`SAMPLES` holds the context values each message type uses, for the preview endpoint and tests. A
-questionnaire message without its link says the advisor sends it; a staff message shows its
-`summary`, or its `reason` (the journey's codes in words, `REASONS`).
+`SAMPLES` holds the context values each message type uses, for the preview endpoint and tests;
+`REQUIRED` names those a request must carry (every other one is optional). A questionnaire message
+without its link says the advisor sends it; a staff message shows its `summary`, or its `reason`
+(the journey's codes in words, `REASONS`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateError, select_autoescape
 
-from services.notifications.domain import Language
+from services.notifications.domain import MESSAGE_POLICIES, Language
 from shared.contracts.notifications import MessageType
 
 WEEKDAYS = {
@@ -44,7 +45,9 @@ REASONS = {
                                  "en": "Closed without a follow-up assessment"},
 }
 
-# Sample context per message type: the keys its templates read (those behind `{% if %}` optional).
+# Sample context per message type: every key its templates read. Those in REQUIRED must be in a
+# request; every other key is optional and read behind `{% if context.get(...) %}` (a plain
+# `context.key` on an absent key fails under StrictUndefined, also inside an `{% if %}`).
 SAMPLES: dict[str, dict[str, str]] = {
     "welcome": {},
     "intake-invitation": {"scheduled_at": "2026-03-03T09:00:00Z", "location": "NOM, Groningen"},
@@ -67,6 +70,21 @@ SAMPLES: dict[str, dict[str, str]] = {
     "staff-escalation": {
         "summary": "Questionnaire T0 overdue", "company_name": "Metaal BV", "overdue_since": "2026-03-20",
     },
+}
+
+# The context keys a request of each type must carry; a staff message needs a `summary` or a
+# `reason` (the journey sends a reason, other services a summary: either one alone renders).
+REQUIRED: dict[str, frozenset[str]] = {
+    "welcome": frozenset(),
+    "intake-invitation": frozenset({"scheduled_at"}),
+    "questionnaire-invitation": frozenset(),
+    "questionnaire-reminder": frozenset(),
+    "training-session-reminder": frozenset({"course_title", "starts_at"}),
+    "financing-deadline": frozenset({"instrument", "deadline"}),
+    "follow-up-invitation": frozenset(),
+    "follow-up-reminder": frozenset(),
+    "staff-alert": frozenset({"reason"}),
+    "staff-escalation": frozenset({"summary"}),
 }
 
 
@@ -127,17 +145,20 @@ class Templates:
             raise RenderError(f"cannot render {base}: {type(error).__name__}: {error}") from None
 
     def sample(self, message_type: MessageType, language: Language, hub_name: str) -> RenderedMessage:
-        """The message as a recipient would see it, with sample values and an unsubscribe link."""
+        """The message as a recipient would see it, with sample values, and an unsubscribe link
+        exactly when the real message carries one (a non-essential type)."""
         name = "Anna de Vries" if language == "nl" else "Anna Smith"
+        optional = MESSAGE_POLICIES[message_type].may_opt_out
         return self.render(
             message_type, language, name=name, hub_name=hub_name,
             context=SAMPLES.get(message_type, {}), company_id="00000000-sample",
-            unsubscribe_url="https://edih.example/unsubscribe?token=sample",
+            unsubscribe_url="https://edih.example/unsubscribe?token=sample" if optional else None,
         )
 
     def _when(self, value: str, language: str) -> str:
         """An ISO moment as the hub's local date and time, e.g. `dinsdag 3 maart 2026 om 10:00`."""
-        moment = datetime.fromisoformat(value)
+        # str() of an absent value raises Jinja's error naming the key (a RenderError, never retried).
+        moment = datetime.fromisoformat(str(value))
         if moment.tzinfo is not None:
             moment = moment.astimezone(self.timezone)
         at = "om" if language == "nl" else "at"

@@ -2,12 +2,13 @@
 
 A delivery is due when its `send_at` has come on the service's clock and no backoff or claim holds
 it (`retry_at`, real time). The sender first claims it (a conditional update, so two instances never
-take the same row), then: a non-urgent message outside business hours moves to the next business
-morning; otherwise `dispatch` sends it (or finds it opted out of, and it is skipped). Success marks
-the delivery sent and writes `notification-sent` in one transaction. A failure that retrying can
-fix waits with a growing delay; after the last attempt (a setting), or at once for one that cannot
-be fixed, the delivery is failed, `notification-failed` is written and staff are alerted (e-mail to
-the staff accounts of the settings, and the webhooks for `staff-alert`).
+take the same row), then: a message of a business-hours type outside them moves to the next business
+morning; otherwise `dispatch` sends it (or finds it opted out of, and it is skipped, or its recipient
+erased, and it is cancelled). Success marks the delivery sent and writes `notification-sent` in one
+transaction. A failure that retrying can fix waits with a growing delay; after the last attempt (a
+setting), or at once for one that cannot be fixed, the delivery is failed, `notification-failed` is
+written and staff are alerted (e-mail to the staff accounts of the settings, or else the console's
+staff of the company's region or its administrators, and the webhooks for `staff-alert`).
 
 Delivery is at least once towards the server, exactly once for the recipient in every case but one:
 if the process stops after the server accepted a message and before it is marked sent, the claim
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from services.notifications import domain
-from services.notifications.dispatch import PERMANENT_ERRORS, Dispatcher, Skipped
+from services.notifications.dispatch import PERMANENT_ERRORS, Dispatcher, Withheld
 from services.notifications.handlers import plan_request, reminders_per_day
 from services.notifications.models import Delivery, DeliveryAttempt
 from shared.background import WakeableLoop
@@ -37,7 +38,6 @@ from shared.contracts.notifications import (
     NotificationFailed,
     NotificationRequested,
     NotificationSent,
-    RecipientRef,
 )
 from shared.logging import event_context
 from shared.service import ServiceContext
@@ -125,7 +125,8 @@ class Sender:
         """One attempt at one claimed delivery; its outcome is recorded, never raised."""
         with event_context(company_id=delivery.company_id):
             now = self.ctx.clock.now()
-            if not domain.goes_at_once(delivery.urgency) and not self.ctx.calendar.is_business_time(now):
+            policy = domain.policy(delivery.message_type, delivery.urgency)
+            if not policy.goes_at_once and not self.ctx.calendar.is_business_time(now):
                 await self._postpone(delivery, now)
                 return
             assert self.dispatcher is not None, "the sender is not started"
@@ -133,8 +134,8 @@ class Sender:
                 email, language = await self.dispatcher.send(delivery)
             except asyncio.CancelledError:
                 raise
-            except Skipped:
-                await self._record_skipped(delivery)
+            except Withheld as withheld:
+                await self._record_withheld(delivery, withheld)
                 return
             except Exception as error:
                 await self._record_failure(delivery, error, permanent=isinstance(error, PERMANENT_ERRORS))
@@ -147,8 +148,8 @@ class Sender:
         settings = self.ctx.settings
         async with self.ctx.db.transaction() as session:
             counts = await reminders_per_day(session, self.ctx, delivery.company_id, now)
-            send_at = domain.send_time(delivery.urgency, now, self.ctx.calendar,  # type: ignore[arg-type]
-                                       cap=settings.notification_max_reminders_per_day,
+            send_at = domain.send_time(domain.policy(delivery.message_type, delivery.urgency), now,
+                                       self.ctx.calendar, cap=settings.notification_max_reminders_per_day,
                                        reminders_per_day=counts)
             await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
@@ -189,15 +190,18 @@ class Sender:
         DELIVERIES.labels(channel, "sent").inc()
         log.info("sent %s %s by %s", delivery.message_type, delivery.notification_id, channel)
 
-    async def _record_skipped(self, delivery: Delivery) -> None:
-        reason = "the recipient opted out of non-essential messages"
+    async def _record_withheld(self, delivery: Delivery, withheld: Withheld) -> None:
+        """Skipped (opted out) or cancelled (erased): recorded with its reason, nothing published."""
         async with self.ctx.db.transaction() as session:
-            await session.execute(
+            result = await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
-                .values(status="skipped", last_error=reason, retry_at=None)
+                .values(status=withheld.status, last_error=withheld.reason, retry_at=None)
             )
-            session.add(self._attempt(delivery, "skipped", reason))
-        DELIVERIES.labels(delivery.channel, "skipped").inc()
+            if result.rowcount:  # type: ignore[attr-defined]
+                session.add(self._attempt(delivery, withheld.status, withheld.reason))
+        DELIVERIES.labels(delivery.channel, withheld.status).inc()
+        log.info("%s %s %s: %s", withheld.status, delivery.message_type, delivery.notification_id,
+                 withheld.reason)
 
     async def _record_failure(self, delivery: Delivery, error: Exception, *, permanent: bool) -> None:
         settings = self.ctx.settings
@@ -251,18 +255,15 @@ class Sender:
             "failed_message_type": delivery.message_type, "failed_notification_id": delivery.notification_id,
             "attempts": str(attempts), "reason": domain.scrub_personal_data(reason) or "",
         }
-        staff = self.ctx.settings.notification_alert_staff_ids
-        # One alert per failure: e-mailed to each staff account of the settings, posted once to
-        # each staff-alert webhook.
-        for number, staff_id in enumerate(staff or [""]):
+        recipients = domain.alert_recipients(self.ctx.settings.notification_alert_staff_ids,
+                                             delivery.region, delivery.hub_id)
+        # One alert per failure: e-mailed to each recipient, posted once to each staff-alert webhook.
+        for number, recipient in enumerate(recipients):
             request = NotificationRequested(
                 hub_id=delivery.hub_id, company_id=delivery.company_id,
-                notification_id=f"{alert_id}-{staff_id}" if staff_id else alert_id,
-                message_type="staff-alert", urgency="staff-alert",
-                recipient=RecipientRef(service="console", kind="advisor", id=staff_id), context=context,
+                notification_id=f"{alert_id}-{recipient.id}" if recipient.kind == "advisor" else alert_id,
+                message_type="staff-alert", urgency="staff-alert", recipient=recipient, context=context,
+                region=delivery.region,
             )
-            planned = await plan_request(session, self.ctx, request, requested_at=self.ctx.clock.now(),
-                                         email=bool(staff_id), with_webhooks=number == 0)
-            if not planned and not staff_id:
-                log.error("no staff account or webhook is set to receive the alert about %s",
-                          delivery.delivery_key)
+            await plan_request(session, self.ctx, request, requested_at=self.ctx.clock.now(),
+                               with_webhooks=number == 0)

@@ -21,8 +21,9 @@ MessageType = Literal[
     "staff-alert",
     "staff-escalation",
 ]
-# transactional: at once; reminder: business hours, counts to the daily cap, may be opted out of;
-# information: business hours, may be opted out of; staff-alert: at once, to staff.
+# What the sender asks: transactional: at once; reminder: business hours, counts to the daily cap,
+# may be opted out of; information: business hours, may be opted out of; staff-alert: at once, to
+# staff. The message type decides first: an urgency can only make a message stricter.
 Urgency = Literal["transactional", "reminder", "information", "staff-alert"]
 
 
@@ -44,6 +45,9 @@ class NotificationRequested(EventData):
     urgency: Urgency = "transactional"
     recipient: RecipientRef
     context: dict[str, str] = Field(default_factory=dict, description="Template values, no PII.")
+    region: str | None = Field(
+        None, description="The company's region, e.g. drenthe: advisors see the messages of their regions."
+    )
 
 
 class NotificationScheduled(EventData):

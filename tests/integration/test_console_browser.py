@@ -4,10 +4,7 @@ by Playwright; without Chromium the test is skipped, except in CI where it must 
 
 from __future__ import annotations
 
-import asyncio
 import mailbox
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,50 +12,23 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from edih.infra import free_port
 from services.console.app import create_app
 from shared.contracts import build_event
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
 from shared.kafka import make_broker
 from shared.settings import Settings
+from tests.support.browser import CHROMIUM_ARGS, served
 from tests.support.waiting import eventually
 
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def chromium_path() -> str:
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium); browser test skipped")
-    return CHROMIUM
-
-
-@pytest.fixture
 async def console_url(settings: Settings) -> AsyncIterator[str]:
-    """The console served by uvicorn on a free loopback port, in this event loop."""
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
-                            access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: _started(server, task), message="console listening")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=30)
-
-
-async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
-    if task.done():
-        task.result()  # surfaces the error of a server that failed to start
-    return server.started
+    async with served(create_app(settings), "console") as url:
+        yield url
 
 
 async def publish_company(settings: Settings, company_id: str) -> None:

@@ -107,8 +107,10 @@ async def test_a_registered_company_shows_its_stage_and_timeline_to_signed_in_st
     cookie = signed_in.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
 
+    # The two events come on two topics, in either order: wait for both.
     page = await eventually(
-        lambda: company_page_showing(client, company_id, "Journey started"), message="both events"
+        lambda: company_page_showing(client, company_id, "Journey started", "Noordelijke Metaalwerken BV"),
+        message="both events",
     )
     assert "Noordelijke Metaalwerken BV" in page
     assert re.search(r'data-testid="stage">\s*Registered\s*<', page)
@@ -234,3 +236,18 @@ async def test_staff_of_a_region_resolve_to_its_advisor_or_else_an_administrator
     assert drenthe.json()["email"] == "anna@edih.local" and drenthe.json()["name"] == "Anna Bakker"
     friesland = await client.get("/internal/recipients/region-staff/friesland", headers=service)
     assert friesland.json()["email"] == settings.console_admin_email
+
+
+async def test_the_hubs_administrators_resolve_to_its_first_administrator(console, client, settings):
+    from services.console.auth import hash_password
+    from services.console.models import StaffAccount
+
+    ctx = console.state.ctx
+    async with ctx.db.transaction() as session:
+        session.add(StaffAccount(email="second.admin@edih.local", password_hash=hash_password("x"),
+                                 role="admin", regions=[], created_at=REGISTERED_AT))
+    service = {"Authorization": f"Bearer {issue_token(settings, 'notifications', 'service')}"}
+    admins = await client.get(f"/internal/recipients/administrators/{settings.hub_id}", headers=service)
+    assert admins.status_code == 200 and admins.json()["email"] == settings.console_admin_email
+    other_hub = await client.get("/internal/recipients/administrators/be-vlaanderen", headers=service)
+    assert other_hub.status_code == 404

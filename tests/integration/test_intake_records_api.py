@@ -1,10 +1,13 @@
 """Intake's staff records through the API, on SQLite and PostgreSQL: the intake interview (Amsterdam
-time in, UTC stored), the plan proposed from the T0 and agreed, company updates with their audit
-trail, search by name or KvK number, and the export and erasure of the contacts' personal data."""
+time in, UTC stored; no hour the clocks skip, nothing in the past), the plan proposed from the T0 and
+agreed once the T0 and the interview are in, company updates with their audit trail (no foundation
+year in the future), search by name or KvK number (never blank), and the export and erasure of the
+contacts' personal data."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -53,6 +56,41 @@ async def test_the_interview_is_scheduled_in_amsterdam_time_and_stored_in_utc(
                       ("2026-04-10T10:00:00Z", "8", True)]
     read = await intake.call("GET", f"/companies/{company}/intake", role="viewer")
     assert read.json() == with_offset.json()
+
+
+async def test_an_interview_in_an_hour_the_clocks_skip_or_in_the_past_is_422_and_stores_nothing(
+    intake: Intake, company: str
+):
+    skipped = await schedule(intake, company, "2026-03-29T02:30")
+    past = await schedule(intake, company, "2026-03-02T10:29")  # 09:29 UTC, a minute ago
+
+    assert skipped.status_code == 422
+    assert skipped.json()["message"] == (
+        "scheduled_at: 2026-03-29 02:30 does not exist in Europe/Amsterdam: the clocks go forward "
+        "that night; choose another time, or give a UTC offset"
+    )
+    assert past.status_code == 422
+    assert "scheduled_at: 2026-03-02 10:29 (Europe/Amsterdam) is in the past" in past.json()["message"]
+    assert (await intake.call("GET", f"/companies/{company}/intake")).status_code == 404
+    assert await intake.events("intake-scheduled") == []
+
+    assert (await schedule(intake, company, "2026-03-02T10:30")).status_code == 201  # now is not past
+    moved = await schedule(intake, company, "2026-03-01T10:00", method="PATCH")
+    assert moved.status_code == 422
+    assert (await intake.call("GET", f"/companies/{company}/intake")).json()["scheduled_at"] == (
+        "2026-03-02T09:30:00Z"
+    )
+    assert len(await intake.events("intake-scheduled")) == 1
+
+
+async def test_an_hour_the_clocks_go_back_is_its_first_occurrence_unless_an_offset_is_given(
+    intake: Intake, company: str
+):
+    first = await schedule(intake, company, "2026-10-25T02:30")
+    second = await schedule(intake, company, "2026-10-25T02:30+01:00", method="PATCH")
+
+    assert first.json()["scheduled_at"] == "2026-10-25T00:30:00Z"  # still summer time, UTC+2
+    assert second.json()["scheduled_at"] == "2026-10-25T01:30:00Z"
 
 
 async def test_a_second_schedule_is_409_and_a_reschedule_needs_a_schedule(intake: Intake, company: str):
@@ -136,6 +174,41 @@ async def test_the_plan_is_proposed_from_the_t0_and_the_interview_then_agreed_as
     assert read.json()["plan_agreed_at"] == "2026-03-02T09:30:00Z"
 
 
+async def test_a_plan_is_agreed_only_with_the_t0_and_a_held_interview_and_a_refusal_stores_nothing(
+    intake: Intake, company: str
+):
+    items = {"items": [{"kind": "training", "title": "Cobots for beginners"}]}
+    url = f"/companies/{company}/plan"
+
+    neither = await intake.call("POST", url, items)
+    await schedule(intake, company)
+    await intake.call("POST", f"/companies/{company}/assessments",
+                      {"stage": "T0", "questionnaire_version": "sme-v1", "answers": answers(q2=3)})
+    proposed = await intake.call("GET", url)
+    t0_only = await intake.call("POST", url, items)
+    await outcome(intake, company, outcome="no_show")
+    no_show = await intake.call("POST", url, items)
+    await schedule(intake, company, "2026-03-12T10:00", method="PATCH")
+    await outcome(intake, company, outcome="completed")
+    agreed = await intake.call("POST", url, items)
+
+    assert neither.status_code == 409
+    assert neither.json()["detail"] == (
+        f"company {company} cannot agree a plan yet: it needs the T0 assessment and a completed "
+        "intake interview"
+    )
+    # The proposal works from what is there: the T0 without the interview.
+    assert (proposed.status_code, proposed.json()["status"]) == (200, "proposed")
+    for refused in (t0_only, no_show):
+        assert refused.status_code == 409
+        assert refused.json()["detail"].endswith("it needs a completed intake interview")
+    assert agreed.status_code == 201, agreed.text
+    assert len(await intake.events("plan-agreed")) == 1
+    agreements = [e for e in (await intake.call("GET", f"/companies/{company}/audit")).json()
+                  if e["action"] == "plan-agreed"]
+    assert len(agreements) == 1
+
+
 async def test_an_update_is_audited_with_who_changed_what(intake: Intake, company: str):
     change = {"legal_name": "Staalbouw Noord Holding B.V.", "vat_number": "NL004495445B01",
               "size_class": "50-249"}
@@ -177,6 +250,36 @@ async def test_companies_are_found_by_part_of_their_name_or_their_kvk_number(
     assert await found("100%") == [other["id"]]
     assert await found("%") == [other["id"]]  # a literal percent sign, not a wildcard
     assert await found("bakkerij") == []
+
+
+async def test_a_blank_search_is_422_rather_than_every_company(intake: Intake, company: str):
+    for blank in ("  ", "\t", ""):
+        response = await intake.call("GET", "/companies", role="viewer", q=blank)
+
+        assert response.status_code == 422, repr(blank)
+        assert response.json()["message"].startswith("query.q: "), response.json()
+    blank = await intake.call("GET", "/companies", role="viewer", q="  ")
+    assert blank.json()["message"] == "query.q: cannot be blank; leave q out to list every company"
+    assert [c["id"] for c in (await intake.call("GET", "/companies", role="viewer")).json()] == [company]
+
+
+async def test_a_foundation_year_after_the_current_one_is_422_and_changes_nothing(
+    intake: Intake, company: str
+):
+    future = await intake.register(registration("87654321", foundation_year=2027))
+    this_year = await intake.register(registration("87654321", foundation_year=2026))
+    changed = await intake.call("PATCH", f"/companies/{company}", {"foundation_year": 2027})
+
+    assert future.status_code == 422
+    assert future.json()["message"] == (
+        "foundation_year: 2027 is in the future: a company founded in 2026 or earlier"
+    )
+    assert this_year.status_code == 201, this_year.text
+    assert changed.status_code == 422
+    assert (await intake.call("GET", f"/companies/{company}")).json()["foundation_year"] is None
+    # The year is the hub's (Amsterdam): half an hour before midnight UTC it is already 2027 there.
+    intake.clock.moment = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    assert (await intake.call("PATCH", f"/companies/{company}", {"foundation_year": 2027})).status_code == 200
 
 
 async def test_personal_data_is_exported_then_erased_each_logged_and_erasure_is_published(

@@ -129,6 +129,7 @@ async def test_a_registration_delivered_again_opens_one_journey_with_one_welcome
     requests = await eventually(lambda: journey.read("notification-requested", company_id),
                                 message="notification-requested on the broker")
     [request] = [r for r in requests if r.data["message_type"] == "welcome"]
+    assert request.data["region"] == "friesland", "advisors of the region see it in the delivery log"
 
     # The bridge died after signalling and before its inbox row was committed: the fact comes again.
     async with journey.ctx.db.transaction() as session:

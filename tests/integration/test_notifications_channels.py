@@ -29,7 +29,7 @@ from tests.integration.test_notifications_delivery import (
     published,
     run_notifications,
 )
-from tests.integration.test_notifications_timing import delivery_of
+from tests.integration.test_notifications_timing import with_status
 from tests.support.waiting import eventually
 
 # The stand-ins of the delivery tests: a real SMTP server and the recipients endpoints.
@@ -244,9 +244,9 @@ async def test_a_contact_who_unsubscribes_gets_no_more_reminders_but_still_what_
                                 context={"instrument": "MIT", "deadline": "2026-04-30"})
     await notifications.request_welcome(company_id, f"welcome-{company_id}")
     for skipped_id in (f"r2-{company_id}", f"i1-{company_id}"):
-        skipped = await eventually(lambda i=skipped_id: _status(notifications, company_id, i, "skipped"))
+        skipped = await eventually(lambda i=skipped_id: with_status(notifications, company_id, i, "skipped"))
         assert skipped["history"][0]["outcome"] == "skipped"
-    await eventually(lambda: _status(notifications, company_id, f"welcome-{company_id}", "sent"))
+    await eventually(lambda: with_status(notifications, company_id, f"welcome-{company_id}", "sent"))
     subjects = [m["Subject"] for m in mail.to(email)]
     assert subjects == ["Reminder: your digital maturity assessment", "Welcome to EDIH Noord-Nederland"]
     assert mail.to(email)[1]["List-Unsubscribe"] is None
@@ -275,9 +275,20 @@ async def test_staff_preview_any_template_in_either_language(running, notificati
     html = await notifications.http.get("/templates/questionnaire-reminder/en", params={"part": "html"},
                                         headers=headers)
     assert html.headers["content-type"].startswith("text/html") and "Unsubscribe</a>" in html.text
+    for message_type in ("welcome", "staff-alert", "questionnaire-invitation"):  # essential: no link
+        preview = (await notifications.http.get(f"/templates/{message_type}/en", headers=headers)).json()
+        assert "unsubscribe" not in (preview["text"] + preview["html"]).lower(), message_type
     for path in ("/templates/newsletter/nl", "/templates/welcome/de"):
         assert (await notifications.http.get(path, headers=headers)).status_code == 422
     assert (await notifications.http.get("/templates/welcome/nl")).status_code == 401
+
+
+async def test_a_preview_writes_dates_in_the_hubs_timezone(running, settings, mail, intake):
+    async with run_notifications(settings, mail, intake, business_timezone="Europe/London") as service:
+        headers = {"Authorization": f"Bearer {issue_token(service.settings, 'staff', 'viewer')}"}
+        preview = await service.http.get("/templates/training-session-reminder/en", headers=headers)
+        # The sample session starts at 12:30 UTC: 13:30 in London in April (14:30 in Amsterdam).
+        assert "Tuesday 14 April 2026 at 13:30" in preview.json()["text"]
 
 
 async def opt_outs(service: Notifications, company_id: str) -> list[dict[str, Any]]:
@@ -286,11 +297,6 @@ async def opt_outs(service: Notifications, company_id: str) -> list[dict[str, An
                                       headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-async def _status(service: Notifications, company_id: str, notification_id: str, status: str) -> Any:
-    row = await delivery_of(service, company_id, notification_id)
-    return row if row and row["status"] == status else None
 
 
 async def _channel(

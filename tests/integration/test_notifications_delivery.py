@@ -28,6 +28,7 @@ from services.notifications.app import create_app
 from shared.auth import Principal, issue_token, require
 from shared.clock import Clock, SystemClock
 from shared.contracts import CloudEvent, build_event
+from shared.contracts.intake import ContactsErased
 from shared.contracts.notifications import NotificationRequested, RecipientRef
 from shared.inbox import ProcessedEvent
 from shared.service import ServiceContext
@@ -36,10 +37,12 @@ from tests.support.waiting import eventually
 
 
 class MailServer:
-    """A real SMTP server on loopback that keeps what it receives; it can start late."""
+    """A real SMTP server on loopback that keeps what it receives; it can start late. `options` go
+    to aiosmtpd (TLS, STARTTLS, authentication)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         self.port = free_port()
+        self.options = options
         self.received: list[EmailMessage] = []
         self.controller: Controller | None = None
 
@@ -50,7 +53,7 @@ class MailServer:
         return "250 Message accepted"
 
     async def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **self.options)
         await asyncio.to_thread(self.controller.start)
 
     async def stop(self) -> None:
@@ -145,21 +148,22 @@ class Notifications:
         return self.app.state.ctx  # type: ignore[no-any-return]
 
     async def request_welcome(
-        self, company_id: str, notification_id: str, event_id: str | None = None
+        self, company_id: str, notification_id: str, event_id: str | None = None, region: str | None = None
     ) -> CloudEvent:
         """Put a notification-requested on the commands topic, as the journey does."""
-        return await self.request(company_id, notification_id, "welcome", event_id=event_id)
+        return await self.request(company_id, notification_id, "welcome", event_id=event_id, region=region)
 
     async def request(
         self, company_id: str, notification_id: str, message_type: str, urgency: str = "transactional",
         *, context: dict[str, str] | None = None, recipient: RecipientRef | None = None,
-        event_id: str | None = None,
+        event_id: str | None = None, region: str | None = None,
     ) -> CloudEvent:
         """Request any message; to the company's primary contact unless another recipient is named."""
         data = NotificationRequested(
             hub_id="nl-noord", company_id=company_id, notification_id=notification_id,
             message_type=message_type, urgency=urgency, context=context or {},  # type: ignore[arg-type]
             recipient=recipient or RecipientRef(service="intake", kind="primary-contact", id=company_id),
+            region=region,
         )
         _, event = build_event("notification-requested", data, sender="journey",
                                at=SystemClock().now(), event_id=event_id)
@@ -171,9 +175,13 @@ class Notifications:
             event.to_bytes(), self.settings.topic(topic), key=event.subject.encode()
         )
 
-    async def deliveries(self, company_id: str, role: str = "advisor") -> list[dict[str, Any]]:
-        token = issue_token(self.settings, "staff@edih.local", role)  # type: ignore[arg-type]
-        response = await self.http.get("/deliveries", params={"company_id": company_id},
+    async def deliveries(self, company_id: str, role: str = "admin") -> list[dict[str, Any]]:
+        return await self.log(role, company_id=company_id)
+
+    async def log(self, role: str, regions: list[str] | None = None, **params: str) -> list[dict[str, Any]]:
+        """`GET /deliveries` as a staff member with `role` (and, for an advisor, `regions`)."""
+        token = issue_token(self.settings, "staff@edih.local", role, regions=regions)  # type: ignore[arg-type]
+        response = await self.http.get("/deliveries", params=params,
                                        headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
@@ -244,6 +252,15 @@ def new_company(intake: Intake, name: str = "Anna de Vries", language: str = "nl
     email = f"contact-{company_id[:8]}@example.nl"
     intake.contacts[company_id] = {"name": name, "email": email, "language": language}
     return company_id, email
+
+
+async def erase_contacts(service: Notifications, company_id: str) -> CloudEvent:
+    """Publish intake's `contacts-erased` for the company."""
+    now = SystemClock().now()
+    _, erased = build_event("contacts-erased", ContactsErased(hub_id="nl-noord", company_id=company_id,
+                                                              erased_at=now), sender="intake", at=now)
+    await service.publish(erased, "edih.intake.events")
+    return erased
 
 
 async def published(settings: Settings, name: str, notification_id: str) -> list[CloudEvent]:
@@ -390,6 +407,27 @@ async def test_the_delivery_log_is_for_staff_only(running, notifications):
     )
     assert response.status_code == 403
     assert await notifications.deliveries("x", role="viewer") == []
+
+
+async def test_advisors_see_the_deliveries_of_their_regions_only(running, notifications, intake):
+    companies = {region: new_company(intake)[0] for region in ("drenthe", "friesland", None)}
+    for region, company_id in companies.items():
+        await notifications.request_welcome(company_id, f"welcome-{company_id}", region=region)
+    for company_id in companies.values():
+        await eventually(lambda c=company_id: _sent(notifications, c), message="each welcome sent")
+
+    def companies_in(rows: list[dict[str, Any]]) -> set[str]:
+        return {row["company_id"] for row in rows}
+
+    drenthe, friesland, unknown = companies.values()
+    assert companies_in(await notifications.log("advisor", ["drenthe"])) == {drenthe}
+    assert (await notifications.log("advisor", ["drenthe"], company_id=drenthe))[0]["region"] == "drenthe"
+    assert await notifications.log("advisor", ["drenthe"], company_id=friesland) == []
+    assert await notifications.log("advisor", ["drenthe"], company_id=unknown) == []
+    assert companies_in(await notifications.log("advisor", ["drenthe", "friesland"])) == {drenthe, friesland}
+    assert await notifications.log("advisor", []) == []
+    for role in ("admin", "viewer"):
+        assert companies_in(await notifications.log(role)) == {drenthe, friesland, unknown}
 
 
 async def _sent(notifications: Notifications, company_id: str) -> dict[str, Any] | None:

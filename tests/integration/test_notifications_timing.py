@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.clock import FixedClock, SystemClock
-from shared.contracts import build_event
-from shared.contracts.intake import ContactsErased
+from shared.clock import FixedClock
 from tests.integration import test_notifications_delivery as support
 from tests.integration.test_notifications_delivery import (
     Notifications,
+    erase_contacts,
     new_company,
     published,
     run_notifications,
@@ -119,6 +118,62 @@ async def test_a_company_gets_at_most_the_daily_number_of_reminders(running, set
         assert mail.to(email)[-1]["Subject"] == "Herinnering: Cobots"
 
 
+async def test_a_reminder_requested_as_transactional_still_waits_for_business_hours(
+    running, settings, mail, intake
+):
+    sunday_night = local(2026, 3, 8, 23, 30)
+    clock = FixedClock(sunday_night)
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True) as service:
+        company_id, email = new_company(intake)
+        await service.request(company_id, f"reminder-{company_id}", "questionnaire-reminder",
+                              "transactional", context=QUESTIONNAIRE)
+        await service.request(company_id, f"invitation-{company_id}", "questionnaire-invitation",
+                              "transactional", context=QUESTIONNAIRE)
+        await service.request_welcome(company_id, f"welcome-{company_id}")
+        await mail.wait_for(email, message="the welcome, at once")
+
+        for notification_id in (f"reminder-{company_id}", f"invitation-{company_id}"):
+            waiting = await eventually(lambda n=notification_id: delivery_of(service, company_id, n))
+            assert waiting["status"] == "pending" and at(waiting["send_at"]) == local(2026, 3, 9, 8, 30)
+            assert (waiting["urgency"], waiting["timing"]) == ("transactional", "business-hours")
+        assert [m["Subject"] for m in mail.to(email)] == ["Welkom bij EDIH Noord-Nederland"]
+
+        clock.moment = local(2026, 3, 9, 8, 30)
+        service.app.state.sender.wake()
+        await eventually(lambda: _count(mail, email, 3), message="both on Monday morning")
+        by_subject = {m["Subject"]: m for m in mail.to(email)}
+        # The reminder is non-essential whatever its request said; the invitation is essential.
+        assert by_subject["Herinnering: uw scan digitale volwassenheid"]["List-Unsubscribe"]
+        assert by_subject["Uw scan digitale volwassenheid staat klaar"]["List-Unsubscribe"] is None
+
+
+async def test_a_reminder_requested_as_transactional_is_capped_and_refused_after_opt_out(
+    running, settings, mail, intake
+):
+    tuesday = local(2026, 3, 3, 10, 0)
+    clock = FixedClock(tuesday)
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True,
+                                 notification_max_reminders_per_day=1) as service:
+        company_id, email = new_company(intake)
+        for number in (1, 2):
+            await service.request(company_id, f"r{number}-{company_id}", "follow-up-reminder",
+                                  "transactional", context={"questionnaire_url": "https://edih.example/q/t1"})
+        first = await mail.wait_for(email)
+        second = await eventually(lambda: delivery_of(service, company_id, f"r2-{company_id}"))
+        assert second["status"] == "pending" and at(second["send_at"]) == local(2026, 3, 4, 8, 30)
+
+        # The contact unsubscribes with the link the first one carried.
+        link = first["List-Unsubscribe"].strip("<>")
+        done = await service.http.post(link.removeprefix(service.settings.notifications_url))
+        assert done.status_code == 200
+
+        clock.moment = local(2026, 3, 4, 8, 30)
+        service.app.state.sender.wake()
+        skipped = await eventually(lambda: with_status(service, company_id, f"r2-{company_id}", "skipped"))
+        assert skipped["history"][0]["outcome"] == "skipped"
+        assert len(mail.to(email)) == 1
+
+
 async def test_erased_contacts_leave_no_address_in_the_log_and_get_nothing_more(
     running, settings, mail, intake
 ):
@@ -131,10 +186,7 @@ async def test_erased_contacts_leave_no_address_in_the_log_and_get_nothing_more(
         await eventually(lambda: _sent(service, company_id, f"welcome-{company_id}"))
         assert email in str(await service.deliveries(company_id))
 
-        _, erased = build_event("contacts-erased", ContactsErased(
-            hub_id="nl-noord", company_id=company_id, erased_at=SystemClock().now()), sender="intake",
-            at=SystemClock().now())
-        await service.publish(erased, "edih.intake.events")
+        await erase_contacts(service, company_id)
 
         async def all_erased() -> list[dict[str, Any]] | None:
             rows = await service.deliveries(company_id)
@@ -151,8 +203,14 @@ async def test_erased_contacts_leave_no_address_in_the_log_and_get_nothing_more(
 
 
 async def _sent(service: Notifications, company_id: str, notification_id: str) -> dict[str, Any] | None:
+    return await with_status(service, company_id, notification_id, "sent")
+
+
+async def with_status(
+    service: Notifications, company_id: str, notification_id: str, status: str
+) -> dict[str, Any] | None:
     row = await delivery_of(service, company_id, notification_id)
-    return row if row and row["status"] == "sent" else None
+    return row if row and row["status"] == status else None
 
 
 async def _count(server: support.MailServer, email: str, count: int) -> bool:

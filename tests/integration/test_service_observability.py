@@ -1,13 +1,14 @@
 """What an operator's probes and Prometheus see of a running service, on a real broker and database:
 `/healthz`, `/readyz` (ready; not ready while the broker is down; the journey service's Temporal),
 and `/metrics` with the series ARCHITECTURE.md lists: HTTP requests by status (500s included),
-events in and out, handler latency, outbox backlog, dead letters (0 from the start), consumer lag,
-and the console's journeys by stage."""
+events in and out, handler latency, outbox backlog, dead letters (there from the start), consumer
+lag, and the console's journeys by stage. The series are the process's: a test reads what its
+actions added to them."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,7 @@ from services.console.app import create_app as create_console
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.intake import CompanyRegistered
 from shared.inbox import PermanentError
+from shared.metrics import initialise_service_series
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
 from tests.conftest import Tansu
@@ -49,16 +52,21 @@ async def apply_registration(session: AsyncSession, event: CloudEvent, data: Com
         raise PermanentError("refused for the test")
 
 
+Samples = Mapping[tuple[str, frozenset[tuple[str, str]]], float]
+# A service of the platform whose consumer the probe plays (its migrations run at start).
+PROBED = "console"
+
+
 @dataclass
 class Probe:
-    """A running service of its own name (so its series are its own) and an HTTP client to it."""
+    """A running service and an HTTP client to it."""
 
     name: str
     settings: Settings
     app: FastAPI
     http: httpx.AsyncClient
 
-    async def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    async def metrics(self) -> Samples:
         """Every sample of /metrics: (name, labels) -> value."""
         response = await self.http.get("/metrics")
         assert response.status_code == 200
@@ -70,13 +78,21 @@ class Probe:
 
     async def samples(self, name: str, **labels: str) -> list[float]:
         """The values of the series `name` of this service that carry `labels`."""
-        wanted = {"service": self.name, **labels}
-        return [value for (sample_name, sample_labels), value in (await self.metrics()).items()
-                if sample_name == name and wanted.items() <= dict(sample_labels).items()]
+        return values(await self.metrics(), name, service=self.name, **labels)
 
     async def sample(self, name: str, **labels: str) -> float | None:
         found = await self.samples(name, **labels)
         return found[0] if found else None
+
+    async def added(self, before: Samples, name: str, **labels: str) -> float:
+        """How much the series `name` grew since `before` (a series that was not there counts 0)."""
+        then = values(before, name, service=self.name, **labels)
+        return (await self.sample(name, **labels) or 0) - (then[0] if then else 0)
+
+
+def values(samples: Samples, name: str, **labels: str) -> list[float]:
+    return [value for (sample_name, sample_labels), value in samples.items()
+            if sample_name == name and labels.items() <= dict(sample_labels).items()]
 
 
 @asynccontextmanager
@@ -96,8 +112,8 @@ def probe_app(settings: Settings, name: str) -> FastAPI:
 
 @pytest.fixture
 async def probe(settings: Settings) -> AsyncIterator[Probe]:
-    name = f"probe-{uuid.uuid4().hex[:8]}"
-    async with running(probe_app(settings, name), name, settings) as running_probe:
+    settings = settings.model_copy(update={"kafka_lag_interval_seconds": 0.2})
+    async with running(probe_app(settings, PROBED), PROBED, settings) as running_probe:
         yield running_probe
 
 
@@ -123,8 +139,7 @@ async def test_healthz_and_readyz_answer_while_the_service_runs(probe: Probe):
 
 async def test_readyz_says_not_ready_while_the_broker_is_down(own_tansu: Tansu, settings: Settings):
     settings = settings.model_copy(update={"kafka_bootstrap_servers": own_tansu.bootstrap})
-    name = f"probe-{uuid.uuid4().hex[:8]}"
-    async with running(probe_app(settings, name), name, settings) as probe:
+    async with running(probe_app(settings, PROBED), PROBED, settings) as probe:
         own_tansu.stop()
         try:
             refused = await probe.http.get("/readyz")
@@ -151,10 +166,9 @@ async def test_a_service_check_that_fails_or_raises_makes_the_service_not_ready(
     async def broken() -> bool:
         raise ConnectionError("no route to the dependency")
 
-    name = f"probe-{uuid.uuid4().hex[:8]}"
     checks = {"answers": answers, "unreachable": unreachable, "broken": broken}
-    app = build_app(ServiceContext.create(name, settings), models=[], ready_checks=checks)
-    async with running(app, name, settings) as probe:
+    app = build_app(ServiceContext.create(PROBED, settings), models=[], ready_checks=checks)
+    async with running(app, PROBED, settings) as probe:
         response = await probe.http.get("/readyz")
         assert (response.status_code, response.json()["checks"]) == (503, {
             "database": True, "broker": True, "answers": True, "unreachable": False, "broken": False,
@@ -174,42 +188,53 @@ async def test_the_journey_service_is_ready_only_with_temporal(settings: Setting
 
 
 async def test_metrics_count_http_requests_by_status_including_500s(probe: Probe):
+    before = await probe.metrics()
     assert (await probe.http.get("/fine")).status_code == 200
     assert (await probe.http.get("/boom")).status_code == 500
     assert (await probe.http.get("/no-such-page")).status_code == 404
     requests = "edih_http_requests_total"
-    assert await probe.sample(requests, method="GET", route="/fine", status="200") == 1
-    assert await probe.sample(requests, method="GET", route="/boom", status="500") == 1
-    assert await probe.sample(requests, method="GET", route="unmatched", status="404") == 1
-    assert await probe.sample("edih_http_request_seconds_count", method="GET", route="/boom") == 1
+    assert await probe.added(before, requests, method="GET", route="/fine", status="200") == 1
+    assert await probe.added(before, requests, method="GET", route="/boom", status="500") == 1
+    assert await probe.added(before, requests, method="GET", route="unmatched", status="404") == 1
+    assert await probe.added(before, "edih_http_request_seconds_count", method="GET", route="/boom") == 1
+
+
+def test_a_services_series_start_at_zero():
+    service = f"new-{uuid.uuid4().hex[:8]}"
+    initialise_service_series(service)
+    for name in ("edih_dead_letters_total", "edih_events_out_total", "edih_outbox_backlog"):
+        assert REGISTRY.get_sample_value(name, {"service": service}) == 0
 
 
 async def test_metrics_count_events_dead_letters_lag_and_backlog(probe: Probe):
     publisher: KafkaBroker = probe.app.state.ctx.broker
-    # Before anything happened the dead letters and the published records already read 0.
-    assert await probe.sample("edih_dead_letters_total") == 0
-    assert await probe.sample("edih_events_out_total") == 0
-    assert await probe.sample("edih_outbox_backlog") == 0
+    # A dashboard finds the service's dead letters and published records from the start.
+    before = await probe.metrics()
+    for name in ("edih_dead_letters_total", "edih_events_out_total", "edih_outbox_backlog"):
+        assert values(before, name, service=probe.name), name
 
     await publish_registration(publisher, probe.settings, "Acme BV")
     await publish_registration(publisher, probe.settings, "Refused BV")
     event_type = {"type": "company-registered"}
-    # The two companies' records may sit on different partitions: either may come first.
-    await eventually(lambda: probe.sample("edih_dead_letters_total"), timeout=60,
-                     message="a dead letter counted")
-    await eventually(lambda: probe.sample("edih_events_in_total", **event_type, outcome="applied"),
-                     timeout=60, message="an applied event counted")
 
-    assert await probe.sample("edih_events_in_total", **event_type, outcome="applied") == 1
+    async def both_counted() -> bool:
+        # The two companies' records may sit on different partitions: either may come first.
+        return (await probe.added(before, "edih_dead_letters_total") == 1
+                and await probe.added(before, "edih_events_in_total", **event_type, outcome="applied") == 1)
+
+    await eventually(both_counted, timeout=60, message="one applied event and one dead letter")
+    assert await probe.added(before, "edih_events_in_total", **event_type, outcome="dead-letter") == 1
     # At least the applied one (the refused one too once shared/inbox.py times failures as well).
-    assert await probe.sample("edih_event_handler_seconds_count", **event_type) >= 1  # type: ignore[operator]
-    assert await probe.sample("edih_dead_letters_total") == 1
-    # The dead letter leaves through the service's outbox for its dead-letter topic.
-    await eventually(lambda: probe.sample("edih_events_out_total"), message="the dead letter published")
+    assert await probe.added(before, "edih_event_handler_seconds_count", **event_type) >= 1
+
+    async def dead_letter_published() -> bool:  # through the service's outbox, to its dead-letter topic
+        return await probe.added(before, "edih_events_out_total") >= 1
+
+    await eventually(dead_letter_published, message="the dead letter published")
     assert await probe.sample("edih_outbox_backlog") == 0
     topic = probe.settings.topic("edih.intake.events")
 
-    async def caught_up() -> bool:  # the lag is measured after each record, per partition
+    async def caught_up() -> bool:  # measured by the consumer every kafka_lag_interval_seconds
         lags = await probe.samples("edih_consumer_lag", topic=topic)
         return bool(lags) and all(lag == 0 for lag in lags)
 

@@ -1,18 +1,23 @@
-"""The idempotent consumer on FastStream's in-memory TestKafkaBroker: fast checks of the inbox and
-the dead letters (the same rules run against the real broker in tests/integration)."""
+"""The idempotent consumer on FastStream's in-memory TestKafkaBroker: fast checks of the inbox, the
+dead letters and which errors say that a dependency is unavailable (the same rules run against the
+real broker in tests/integration)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from faststream.kafka import TestKafkaBroker
+from prometheus_client import REGISTRY
+from sqlalchemy import exc as sa_exc
 from sqlmodel import func, select
+from temporalio.service import RPCError, RPCStatusCode
 
 from shared.contracts import build_event
 from shared.contracts.intake import CompanyRegistered
-from shared.inbox import DeadLetter, PermanentError, ProcessedEvent
+from shared.inbox import DeadLetter, PermanentError, ProcessedEvent, is_transient
 from shared.outbox import OutboxRecord
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
@@ -23,6 +28,8 @@ applied: list[str] = []
 async def on_registered(session, event, data: CompanyRegistered) -> None:
     if data.legal_name == "Refused BV":
         raise PermanentError("this company cannot be applied")
+    if data.legal_name == "Unreachable BV":
+        raise ConnectionRefusedError("the service this handler calls is down")
     applied.append(event.id)
 
 
@@ -41,7 +48,8 @@ def registration(company_id: str, legal_name: str = "Acme BV") -> bytes:
 async def ctx(tmp_path: Path) -> AsyncIterator[ServiceContext]:
     applied.clear()
     context = ServiceContext.create("console", Settings(data_dir=tmp_path))
-    context.consumer(["edih.intake.events"], {"company-registered": on_registered})
+    consumer = context.consumer(["edih.intake.events"], {"company-registered": on_registered})
+    consumer.retry_delay_seconds = 0.01
     await context.db.create_all(INFRASTRUCTURE_TABLES)
     yield context
     await context.db.dispose()
@@ -89,3 +97,76 @@ async def test_a_refused_event_is_dead_lettered_without_its_effect_or_inbox_row(
     async with ctx.db.reading() as session:
         letter = (await session.execute(select(DeadLetter))).scalars().one()
     assert "cannot be applied" in letter.error
+
+
+async def test_an_unavailable_dependency_is_neither_applied_nor_dead_lettered_but_retried(ctx):
+    before = REGISTRY.get_sample_value(
+        "edih_event_retries_total", {"service": "console", "reason": "unavailable"}) or 0
+    async with TestKafkaBroker(ctx.broker) as broker:
+        await broker.publish(registration("c-4", "Unreachable BV"), "edih.intake.events", key=b"c-4")
+    assert applied == []
+    assert await rows(ctx, ProcessedEvent) == 0
+    assert await rows(ctx, DeadLetter) == 0
+    # The in-memory broker does not deliver a nacked record again; the real one does
+    # (tests/integration/test_consumer_retries.py).
+    assert REGISTRY.get_sample_value(
+        "edih_event_retries_total", {"service": "console", "reason": "unavailable"}) == before + 1
+
+
+def _caused_by(error: BaseException, cause: BaseException) -> BaseException:
+    error.__cause__ = cause
+    return error
+
+
+def _rpc(status: RPCStatusCode, message: str = "") -> RPCError:
+    return RPCError(message, status, b"")
+
+
+class _PostgresError(Exception):
+    """What asyncpg raises: an error with the server's SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("error", [
+    sa_exc.OperationalError("SELECT 1", {}, Exception("database is locked")),
+    sa_exc.InterfaceError("SELECT 1", {}, Exception("connection closed")),
+    sa_exc.DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True),
+    sa_exc.TimeoutError("QueuePool limit reached"),
+    _caused_by(sa_exc.InternalError("SELECT 1", {}, Exception()), _PostgresError("57P01")),
+    _PostgresError("08006"),
+    _PostgresError("40001"),
+    ConnectionRefusedError(111, "Connect call failed"),
+    OSError("network unreachable"),
+    TimeoutError(),
+    _rpc(RPCStatusCode.UNAVAILABLE, "tcp connect error"),
+    _rpc(RPCStatusCode.DEADLINE_EXCEEDED),
+    _rpc(RPCStatusCode.RESOURCE_EXHAUSTED),
+    _rpc(RPCStatusCode.INTERNAL, "transport error: Connection refused"),
+    RuntimeError("Failed client connect: Server connection error"),
+    httpx.ConnectError("connection refused"),
+    httpx.ReadTimeout("timed out"),
+    _caused_by(ValueError("could not fetch the link"), httpx.ConnectError("refused")),
+], ids=lambda error: type(error).__name__)
+def test_an_unavailable_dependency_is_transient(error: BaseException):
+    assert is_transient(error)
+
+
+@pytest.mark.parametrize("error", [
+    ValueError("bad value"),
+    ZeroDivisionError(),
+    KeyError("x"),
+    sa_exc.IntegrityError("INSERT", {}, _PostgresError("23505")),
+    sa_exc.ProgrammingError("SELECT", {}, _PostgresError("42P01")),
+    _rpc(RPCStatusCode.NOT_FOUND, "workflow not found"),
+    _rpc(RPCStatusCode.INVALID_ARGUMENT),
+    _rpc(RPCStatusCode.INTERNAL, "panic in handler"),
+    RuntimeError("something else"),
+    httpx.HTTPStatusError("404", request=httpx.Request("GET", "http://x"),
+                          response=httpx.Response(404)),
+    _caused_by(PermanentError("no running journey"), ConnectionError()),
+], ids=lambda error: type(error).__name__)
+def test_a_bug_or_a_refusal_is_not_transient(error: BaseException):
+    assert not is_transient(error)

@@ -1,9 +1,11 @@
-"""Intake's pure rules: KvK and VAT numbers, regions, NACE codes, e-mail and website formats, and
-the primary contact."""
+"""Intake's pure rules: KvK and VAT numbers, regions, NACE codes, e-mail and website formats, the
+foundation year, the moment of an interview given in Amsterdam time, and the primary contact."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -126,3 +128,51 @@ def test_a_code_whose_letter_contradicts_its_division_or_that_does_not_exist_is_
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         domain.check_nace_code(code)
+
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+EARLY_2026 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("given", "utc"),
+    [
+        (datetime(2026, 3, 10, 10, 0), datetime(2026, 3, 10, 9, 0, tzinfo=UTC)),  # CET
+        (datetime(2026, 4, 10, 10, 0), datetime(2026, 4, 10, 8, 0, tzinfo=UTC)),  # CEST
+        (datetime(2026, 3, 29, 3, 0), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),  # just after the gap
+        (datetime(2026, 3, 29, 1, 59), datetime(2026, 3, 29, 0, 59, tzinfo=UTC)),  # just before it
+        # 02:30 on 25 October happens twice: first in summer time (UTC+2), then in winter time.
+        (datetime(2026, 10, 25, 2, 30), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+        (datetime(2026, 10, 25, 2, 30, tzinfo=UTC), datetime(2026, 10, 25, 2, 30, tzinfo=UTC)),
+        (datetime.fromisoformat("2026-10-25T02:30+01:00"), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+    ],
+)
+def test_an_interview_time_without_offset_is_amsterdam_time_and_an_ambiguous_one_its_first_occurrence(
+    given: datetime, utc: datetime
+) -> None:
+    moment = domain.interview_moment(given, AMSTERDAM, EARLY_2026)
+    assert moment == utc
+    assert moment.tzinfo == UTC
+
+
+@pytest.mark.parametrize("given", [datetime(2026, 3, 29, 2, 0), datetime(2026, 3, 29, 2, 30),
+                                   datetime(2026, 3, 29, 2, 59)])
+def test_a_local_time_the_clocks_skip_is_refused_saying_why(given: datetime) -> None:
+    with pytest.raises(ValueError, match="does not exist in Europe/Amsterdam: the clocks go forward"):
+        domain.interview_moment(given, AMSTERDAM, EARLY_2026)
+
+
+def test_an_interview_in_the_past_is_refused_and_now_is_not_the_past() -> None:
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    assert domain.interview_moment(datetime(2026, 3, 10, 10, 0), AMSTERDAM, now) == now
+    with pytest.raises(ValueError, match=r"2026-03-10 09:59 \(Europe/Amsterdam\) is in the past"):
+        domain.interview_moment(datetime(2026, 3, 10, 9, 59), AMSTERDAM, now)
+    with pytest.raises(ValueError, match="in the past"):
+        domain.interview_moment(datetime(2026, 3, 10, 8, 59, tzinfo=UTC), AMSTERDAM, now)
+
+
+def test_a_foundation_year_up_to_the_current_one_is_accepted() -> None:
+    assert domain.check_foundation_year(2026, 2026) == 2026
+    assert domain.check_foundation_year(1850, 2026) == 1850
+    with pytest.raises(ValueError, match="2027 is in the future"):
+        domain.check_foundation_year(2027, 2026)

@@ -1,6 +1,6 @@
 """A service's logs as a log collector reads them: one JSON object a line with time, level, service,
 logger and message; inside a consumer's handling of an event also the CloudEvent id and the company
-id, on the handler's own lines and on the consumer's warnings and dead-letter errors."""
+id, on the handler's own lines and on the consumer's retry warnings and dead-letter errors."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from faststream.kafka import TestKafkaBroker
 
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.intake import CompanyRegistered
+from shared.inbox import PermanentError
 from shared.logging import configure_logging
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
@@ -72,7 +73,9 @@ def registration(company_id: str, legal_name: str = "Acme BV") -> CloudEvent:
 async def log_and_maybe_fail(session: Any, event: CloudEvent, data: CompanyRegistered) -> None:
     handler_log.info("applying the registration")
     if data.legal_name == "Broken BV":
-        raise RuntimeError("the database went away")
+        raise RuntimeError("a bug in the handler")
+    if data.legal_name == "Refused BV":
+        raise PermanentError("this registration cannot be applied")
 
 
 async def test_lines_inside_a_consumers_event_name_the_event_and_the_company(json_logs, tmp_path: Path):
@@ -81,10 +84,13 @@ async def test_lines_inside_a_consumers_event_name_the_event_and_the_company(jso
     consumer.attempts, consumer.retry_delay_seconds = 2, 0.01
     await ctx.db.create_all(INFRASTRUCTURE_TABLES)
     applied, broken = registration("c-1"), registration("c-2", "Broken BV")
+    refused = registration("c-3", "Refused BV")
     try:
         async with TestKafkaBroker(ctx.broker) as broker:
-            for event in (applied, broken):
-                await broker.publish(event.to_bytes(), "edih.intake.events", key=event.subject.encode())
+            for event in (applied, broken, refused):
+                # As the outbox relay publishes: the event id also in the `ce_id` header.
+                await broker.publish(event.to_bytes(), "edih.intake.events", key=event.subject.encode(),
+                                     headers={"ce_id": event.id})
     finally:
         await ctx.db.dispose()
     logging.getLogger("shared.service").info("after the events")
@@ -95,11 +101,12 @@ async def test_lines_inside_a_consumers_event_name_the_event_and_the_company(jso
     assert in_context == [
         ("services.console.handlers", "info", applied.id, "c-1"),
         ("services.console.handlers", "info", broken.id, "c-2"),
-        ("shared.inbox", "warning", broken.id, "c-2"),  # attempt 1 failed, with its traceback
-        ("services.console.handlers", "info", broken.id, "c-2"),
-        ("shared.inbox", "warning", broken.id, "c-2"),
-        ("shared.inbox", "error", broken.id, "c-2"),  # the dead letter
+        ("shared.inbox", "warning", broken.id, "c-2"),  # to be tried again
+        ("services.console.handlers", "info", refused.id, "c-3"),
+        ("shared.inbox", "error", refused.id, "c-3"),  # the dead letter
     ]
+    [retry] = [line for line in lines if line["level"] == "warning"]
+    assert "RuntimeError: a bug in the handler" in retry["error"]
     assert all(line["service"] == "console" for line in lines)
     [after] = [line for line in lines if line["message"] == "after the events"]
     assert "event_id" not in after and "company_id" not in after

@@ -1,23 +1,28 @@
-"""When a message goes out and who may stop it: business hours on the hub calendar (weekends,
-King's Day, Christmas), the daily reminder cap, opt-out, retries and their end, erasure scrubbing."""
+"""How each message type goes out whatever its request says, when it goes and who may stop it:
+business hours on the hub calendar (weekends, King's Day, Christmas), the daily reminder cap,
+opt-out, retries and their end, erasure scrubbing."""
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.notifications.domain import (
+    MESSAGE_POLICIES,
+    URGENCY_POLICIES,
     alerts_staff,
     gives_up,
-    goes_at_once,
-    may_opt_out,
+    overruled,
+    policy,
     retry_delay,
     scrub_personal_data,
     send_time,
 )
 from shared.clock import HubCalendar
+from shared.contracts.notifications import MessageType, Urgency
 
 AMS = ZoneInfo("Europe/Amsterdam")
 CALENDAR = HubCalendar()
@@ -27,26 +32,77 @@ def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=AMS)  # type: ignore[misc]
 
 
-def when(urgency, now, planned=None, cap=2, calendar=CALENDAR):
-    return send_time(urgency, now, calendar, cap=cap, reminders_per_day=planned or {}).astimezone(AMS)
+# A message type of each kind, requested with the urgency its senders give it.
+KINDS = {
+    "transactional": ("welcome", "transactional"),
+    "staff-alert": ("staff-alert", "staff-alert"),
+    "reminder": ("questionnaire-reminder", "reminder"),
+    "information": ("financing-deadline", "information"),
+}
 
 
-@pytest.mark.parametrize("urgency", ["transactional", "staff-alert"])
-def test_transactional_messages_and_staff_alerts_go_at_once_even_on_a_sunday_night(urgency):
+def when(kind, now, planned=None, cap=2, calendar=CALENDAR):
+    decided = policy(*KINDS[kind])
+    return send_time(decided, now, calendar, cap=cap, reminders_per_day=planned or {}).astimezone(AMS)
+
+
+@pytest.mark.parametrize("kind", ["transactional", "staff-alert"])
+def test_transactional_messages_and_staff_alerts_go_at_once_even_on_a_sunday_night(kind):
     sunday_night = local(2026, 3, 1, 23, 15)
-    assert when(urgency, sunday_night) == sunday_night
-    assert goes_at_once(urgency)
+    assert when(kind, sunday_night) == sunday_night
 
 
-@pytest.mark.parametrize("urgency", ["reminder", "information"])
-def test_a_non_urgent_message_in_business_hours_goes_at_once(urgency):
+@pytest.mark.parametrize("kind", ["reminder", "information"])
+def test_a_non_urgent_message_in_business_hours_goes_at_once(kind):
     tuesday_morning = local(2026, 3, 3, 10, 0)
-    assert when(urgency, tuesday_morning) == tuesday_morning
+    assert when(kind, tuesday_morning) == tuesday_morning
 
 
 def test_a_reminder_requested_on_a_friday_evening_waits_for_monday_morning():
     assert when("reminder", local(2026, 3, 6, 17, 30)) == local(2026, 3, 9, 8, 30)
     assert when("information", local(2026, 3, 7, 12, 0)) == local(2026, 3, 9, 8, 30)
+
+
+def test_every_message_type_and_urgency_has_a_policy():
+    assert sorted(MESSAGE_POLICIES) == sorted(typing.get_args(MessageType))
+    assert sorted(URGENCY_POLICIES) == sorted(typing.get_args(Urgency))
+
+
+@pytest.mark.parametrize(("message_type", "timing", "essential", "capped"), [
+    ("welcome", "at-once", True, False),
+    ("intake-invitation", "at-once", True, False),
+    ("staff-alert", "at-once", True, False),
+    ("staff-escalation", "at-once", True, False),
+    ("questionnaire-invitation", "business-hours", True, False),
+    ("follow-up-invitation", "business-hours", True, False),
+    ("questionnaire-reminder", "business-hours", False, True),
+    ("follow-up-reminder", "business-hours", False, True),
+    ("training-session-reminder", "business-hours", False, True),
+    ("financing-deadline", "business-hours", False, False),
+])
+def test_the_message_type_decides_even_when_the_request_says_transactional(
+    message_type, timing, essential, capped
+):
+    decided = policy(message_type, "transactional")
+    assert (decided.timing, decided.essential, decided.capped) == (timing, essential, capped)
+
+
+def test_an_urgency_can_only_make_a_message_stricter():
+    assert policy("welcome", "reminder") == policy("questionnaire-reminder", "reminder")
+    assert policy("questionnaire-invitation", "information").may_opt_out
+    for message_type in MESSAGE_POLICIES:
+        for urgency in URGENCY_POLICIES:
+            decided, own = policy(message_type, urgency), MESSAGE_POLICIES[message_type]
+            assert decided.goes_at_once <= own.goes_at_once and decided.essential <= own.essential
+            assert decided.capped >= own.capped and decided.to_staff == own.to_staff
+
+
+def test_an_urgency_looser_than_the_message_type_is_named_for_the_log():
+    assert overruled("questionnaire-reminder", "transactional") == [
+        "at once instead of in business hours", "without opt-out or unsubscribe link",
+        "outside the daily reminder cap"]
+    assert overruled("financing-deadline", "reminder") == []
+    assert overruled("welcome", "transactional") == []
 
 
 def test_a_reminder_requested_before_opening_waits_until_half_past_eight():
@@ -69,7 +125,7 @@ def test_a_hub_closing_day_is_skipped_too():
 
 
 def test_the_time_is_kept_in_utc_across_daylight_saving():
-    moment = send_time("reminder", datetime(2026, 3, 27, 20, 0, tzinfo=UTC), CALENDAR, cap=2,
+    moment = send_time(policy(*KINDS["reminder"]), datetime(2026, 3, 27, 20, 0, tzinfo=UTC), CALENDAR, cap=2,
                        reminders_per_day={})
     assert moment == datetime(2026, 3, 30, 6, 30, tzinfo=UTC)  # Monday 08:30 in summer time
 
@@ -98,8 +154,9 @@ def test_the_cap_still_applies_with_business_hours_switched_off():
 
 
 def test_only_reminders_and_information_can_be_opted_out_of():
-    assert may_opt_out("reminder") and may_opt_out("information")
-    assert not may_opt_out("transactional") and not may_opt_out("staff-alert")
+    optional = sorted(t for t in MESSAGE_POLICIES if policy(t, "transactional").may_opt_out)
+    assert optional == ["financing-deadline", "follow-up-reminder", "questionnaire-reminder",
+                        "training-session-reminder"]
 
 
 def test_retries_back_off_from_the_base_and_stay_capped():

@@ -1,4 +1,5 @@
-"""The e-mail itself and the retry schedule: what a mail client and an operator would check."""
+"""The e-mail itself, the retry schedule and which answers of the mail server are final: what a mail
+client and an operator would check."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 
+import aiosmtplib
 import pytest
 
 from services.notifications.domain import RETRY_CAP, retry_delay
-from services.notifications.mail import PermanentMailError, compose, message_id
+from services.notifications.mail import PermanentMailError, compose, message_id, permanent_reason
 from services.notifications.rendering import RenderedMessage
 from shared.settings import Settings
 
@@ -66,3 +68,44 @@ def test_a_non_essential_message_offers_one_click_unsubscribe_in_its_headers():
     assert message["List-Unsubscribe"] == f"<{link}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert make(Settings())["List-Unsubscribe"] is None
+
+
+def refused(*codes: int) -> aiosmtplib.SMTPRecipientsRefused:
+    return aiosmtplib.SMTPRecipientsRefused(
+        [aiosmtplib.SMTPRecipientRefused(code, "mailbox unavailable", f"r{n}@example.nl")
+         for n, code in enumerate(codes)])
+
+
+FINAL, TEMPORARY = True, False
+
+
+@pytest.mark.parametrize(("error", "final"), [
+    pytest.param(refused(550), FINAL, id="recipient-550"),
+    pytest.param(refused(550, 553), FINAL, id="every-recipient-5xx"),
+    pytest.param(aiosmtplib.SMTPSenderRefused(553, "sender rejected", "noreply@edih-noord.nl"), FINAL,
+                 id="sender-553"),
+    pytest.param(aiosmtplib.SMTPDataError(550, "5.7.1 message rejected as spam"), FINAL, id="data-550"),
+    pytest.param(aiosmtplib.SMTPDataError(554, "5.6.0 message content rejected"), FINAL, id="data-554"),
+    pytest.param(aiosmtplib.SMTPAuthenticationError(535, "5.7.8 bad credentials"), FINAL, id="login-535"),
+    pytest.param(aiosmtplib.SMTPAuthenticationError(-1, "no suitable authentication method"), FINAL,
+                 id="login-without-code"),
+    pytest.param(aiosmtplib.SMTPHeloError(501, "bad hostname"), FINAL, id="helo-501"),
+    pytest.param(aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server"), FINAL,
+                 id="smtputf8-not-offered"),
+    pytest.param(refused(450), TEMPORARY, id="recipient-450"),
+    pytest.param(refused(550, 451), TEMPORARY, id="one-recipient-only-delayed"),
+    pytest.param(aiosmtplib.SMTPSenderRefused(451, "try again later", "noreply@edih-noord.nl"), TEMPORARY,
+                 id="sender-451"),
+    pytest.param(aiosmtplib.SMTPDataError(452, "insufficient storage"), TEMPORARY, id="data-452"),
+    pytest.param(aiosmtplib.SMTPAuthenticationError(454, "4.7.0 temporary authentication failure"),
+                 TEMPORARY, id="login-454"),
+    pytest.param(aiosmtplib.SMTPResponseException(421, "service closing"), TEMPORARY, id="closing-421"),
+    pytest.param(aiosmtplib.SMTPConnectError("connection refused"), TEMPORARY, id="connect"),
+    pytest.param(aiosmtplib.SMTPTimeoutError("timed out"), TEMPORARY, id="timeout"),
+    pytest.param(aiosmtplib.SMTPServerDisconnected("unexpectedly closed"), TEMPORARY, id="disconnected"),
+])
+def test_a_5xx_answer_or_a_refused_login_is_final_and_anything_else_worth_a_retry(error, final):
+    reason = permanent_reason(error)
+    assert bool(reason) is final
+    if final and isinstance(error, aiosmtplib.SMTPResponseException):
+        assert str(error.code) in reason, "the log says what the server answered"

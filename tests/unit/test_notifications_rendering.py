@@ -6,8 +6,8 @@ import typing
 
 import pytest
 
-from services.notifications.domain import choose_language
-from services.notifications.rendering import SAMPLES, RenderError, Templates
+from services.notifications.domain import choose_language, policy
+from services.notifications.rendering import REQUIRED, SAMPLES, RenderError, Templates
 from shared.contracts.notifications import MessageType
 
 HUB = "EDIH Noord-Nederland"
@@ -82,6 +82,55 @@ def test_every_message_type_renders_subject_text_and_html_in_dutch_and_english(t
         assert "{{" not in message.text + message.html
     assert dutch.subject != english.subject and dutch.text != english.text
     assert "Met vriendelijke groet" in dutch.text and "Kind regards" in english.text
+
+
+def required_only(message_type: str) -> dict[str, str]:
+    """A request's context with the values its type needs and none of the optional ones."""
+    return {key: SAMPLES[message_type][key] for key in REQUIRED[message_type]}
+
+
+def test_every_message_type_names_its_required_values_and_has_samples_of_them():
+    assert sorted(REQUIRED) == sorted(MESSAGE_TYPES)
+    for message_type, keys in REQUIRED.items():
+        assert keys <= SAMPLES[message_type].keys(), message_type
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("message_type", MESSAGE_TYPES)
+def test_every_message_type_renders_with_only_its_required_values(templates, message_type, language):
+    # Every optional value absent: a template that reads one without `context.get` fails here.
+    message = templates.render(message_type, language, name="Anna", hub_name=HUB,
+                               context=required_only(message_type), company_id="c-1")
+    assert message.subject and message.text.strip() and f'<html lang="{language}">' in message.html
+    assert "None" not in message.subject + message.text + message.html
+
+
+@pytest.mark.parametrize("message_type", [t for t in MESSAGE_TYPES if REQUIRED[t]])
+def test_a_request_without_a_required_value_cannot_be_rendered(templates, message_type):
+    for missing in REQUIRED[message_type]:
+        context = {k: v for k, v in required_only(message_type).items() if k != missing}
+        for language in ("nl", "en"):
+            with pytest.raises(RenderError):
+                templates.render(message_type, language, name="Anna", hub_name=HUB, context=context)
+
+
+def test_an_intake_invitation_without_a_location_names_only_the_moment(templates):
+    context = {"scheduled_at": "2026-03-03T09:00:00Z"}
+    dutch = templates.render("intake-invitation", "nl", name="Anna", hub_name=HUB, context=context)
+    english = templates.render("intake-invitation", "en", name="Anna", hub_name=HUB, context=context)
+    assert "op dinsdag 3 maart 2026 om 10:00." in dutch.text and "om 10:00</strong>." in dutch.html
+    assert "on Tuesday 3 March 2026 at 10:00." in english.text
+    located = templates.render("intake-invitation", "nl", name="Anna", hub_name=HUB,
+                               context={**context, "location": "NOM, Groningen"})
+    assert "om 10:00, NOM, Groningen." in located.text
+
+
+@pytest.mark.parametrize("message_type", MESSAGE_TYPES)
+def test_a_sample_has_an_unsubscribe_link_exactly_when_the_real_message_would(templates, message_type):
+    optional = policy(message_type, "transactional").may_opt_out
+    for language in ("nl", "en"):
+        sample = templates.sample(message_type, language, HUB)
+        assert ("https://edih.example/unsubscribe" in sample.text + sample.html) is optional
 
 
 def test_the_unsubscribe_link_appears_only_when_given(templates):

@@ -17,12 +17,12 @@ from services.intake import dma
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     now_utc,
     require_in_programme,
     write,
 )
+from services.intake.audit import audit
 from services.intake.records import (
     Assessment,
     AssessmentCreate,
@@ -106,7 +106,8 @@ async def submit(
         return 201, shown.model_dump(mode="json")
 
     try:
-        return await write(ctx, request, work)
+        # The company's own link has no company_id in its path: the answer is about this company.
+        return await write(ctx, request, work, subject=lambda _body: company_id)
     except IntegrityError:
         # Two first submissions of one stage at once: the database kept one.
         raise HTTPException(status.HTTP_409_CONFLICT,

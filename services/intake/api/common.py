@@ -1,22 +1,24 @@
 """What intake's routes share: the role dependencies, loading a company and its contacts, the
-public shape of a company, the audit log, and the guard that a company is in the programme."""
+public shape of a company, the guard that a company is in the programme, a 422 in the shape of a
+validation error, and the idempotent write."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from services.intake.models import AuditEntry, Company, CompanyPublic, Contact, ContactPublic
+from services.intake.models import Company, CompanyPublic, Contact, ContactPublic
 from services.intake.records import Intake
 from shared.auth import Principal, require
-from shared.idempotency import Work, run_idempotent
+from shared.idempotency import Subject, Work, run_idempotent
 from shared.service import ServiceContext
 
 StaffWriter = Annotated[Principal, Depends(require("admin", "advisor"))]
@@ -82,22 +84,18 @@ def public(company: Company, contacts: Sequence[Contact]) -> CompanyPublic:
     return CompanyPublic.model_validate(company, update={"contacts": public_contacts})
 
 
-def audit(
-    session: AsyncSession, ctx: ServiceContext, actor: str, company_id: str, action: str,
-    changes: dict[str, Any] | None = None,
-) -> None:
-    """Log who did what to a company, in the caller's transaction (no contact data in `changes`)."""
-    session.add(
-        AuditEntry(
-            hub_id=ctx.settings.hub_id, company_id=company_id, actor=actor, action=action,
-            changes=changes or {}, at=now_utc(ctx),
-        )
-    )
+def invalid(location: tuple[str, ...], message: str, given: object) -> RequestValidationError:
+    """A 422 for a value only the service can judge (against its clock or its timezone), in the
+    shape of the request validation errors: `message` reads "<field>: <message>"."""
+    return RequestValidationError([{"type": "value_error", "loc": location, "msg": message, "input": given}])
 
 
-async def write(ctx: ServiceContext, request: Request, work: Work) -> JSONResponse:
-    """Run a write in one transaction (safe to retry with an `Idempotency-Key`), then wake the
-    outbox relay for the events it recorded."""
-    response = await run_idempotent(ctx.db, ctx.clock, request, work)
+async def write(
+    ctx: ServiceContext, request: Request, work: Work, subject: Subject | None = None
+) -> JSONResponse:
+    """Run a write in one transaction (safe to retry with an `Idempotency-Key`; the stored answer
+    is about `subject`'s company, by default the path's `company_id`), then wake the outbox relay
+    for the events it recorded."""
+    response = await run_idempotent(ctx.db, ctx.clock, request, work, subject=subject)
     ctx.relay.notify()
     return response

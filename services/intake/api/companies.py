@@ -15,14 +15,15 @@ from services.intake import domain, places
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     contacts_of,
+    invalid,
     may_act_on,
     now_utc,
     public,
     write,
 )
+from services.intake.audit import audit
 from services.intake.models import (
     AuditEntry,
     AuditEntryPublic,
@@ -67,6 +68,7 @@ async def register_company(
             status.HTTP_403_FORBIDDEN,
             f"an advisor registers companies of its own regions ({', '.join(staff.regions) or 'none'})",
         )
+    check_foundation_year(ctx, new.foundation_year)
 
     async def work(session: AsyncSession) -> tuple[int, object]:
         existing = await _company_id_by_kvk(session, ctx.settings.hub_id, new.kvk_number)
@@ -92,6 +94,16 @@ async def register_company(
     return response
 
 
+def check_foundation_year(ctx: ServiceContext, year: int | None) -> None:
+    """422 for a foundation year after the current one (the hub's clock, in its timezone)."""
+    if year is None:
+        return
+    try:
+        domain.check_foundation_year(year, ctx.clock.now().astimezone(ctx.calendar.timezone).year)
+    except ValueError as error:
+        raise invalid(("body", "foundation_year"), str(error), year) from None
+
+
 def _registered_id(body: dict[str, object]) -> str:
     return str(body["id"])
 
@@ -111,7 +123,7 @@ async def find_companies(
     kvk: str | None = Query(None, description="Only the company with this KvK number."),
     q: str | None = Query(
         None, min_length=1, max_length=200,
-        description="Search: part of the legal name (any case), or a KvK number.",
+        description="Search: part of the legal name (any case), or a KvK number; not blank.",
     ),
     limit: int = Query(50, ge=1, le=500),
 ) -> list[CompanyPublic]:
@@ -126,6 +138,8 @@ async def find_companies(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"kvk: {error}") from None
     if q is not None:
         term = q.strip().lower()
+        if not term:
+            raise invalid(("query", "q"), "cannot be blank; leave q out to list every company", q)
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(
             or_(func.lower(Company.legal_name).like(f"%{escaped}%", escape="\\"), Company.kvk_number == term)
@@ -145,6 +159,7 @@ async def update_company(
     Region and NACE code are not changed here: they decided the company's place in the cohort."""
     if "legal_name" in change.model_fields_set and change.legal_name is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "legal_name cannot be removed")
+    check_foundation_year(ctx, change.foundation_year)
 
     async def work(session: AsyncSession) -> tuple[int, object]:
         company = await company_or_404(session, ctx, company_id, staff=staff, for_update=True)

@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import domain
-from services.intake.api.common import StaffWriter, audit, company_or_404, contacts_of, now_utc, public, write
+from services.intake.api.common import StaffWriter, company_or_404, contacts_of, now_utc, public, write
+from services.intake.audit import audit
 from services.intake.models import CompanyPublic, Contact, ContactCreate, ContactUpdate
 from shared.service import ContextDep
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import places
-from services.intake.api.common import StaffWriter, audit, company_or_404, contacts_of, public, write
+from services.intake.api.common import StaffWriter, company_or_404, contacts_of, public, write
 from services.intake.cohort import Exit
 from services.intake.models import CompanyPublic
 from services.intake.records import ExitRequest
@@ -48,9 +48,7 @@ async def _leave(
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"company {company_id} has already left ({company.exit_status})"
             )
-        company.exit_reason = reason
-        admitted = await places.leave(ctx, session, company, exit_)
-        session.add(company)
+        await places.leave(ctx, session, company, exit_, reason=reason, actor=actor)
         hub_id = ctx.settings.hub_id
         if exit_ == "withdrawn":
             data: CompanyWithdrawn | CompanyNotEligible = CompanyWithdrawn(
@@ -58,10 +56,8 @@ async def _leave(
             )
         else:
             data = CompanyNotEligible(hub_id=hub_id, company_id=company.id, reason=reason, actor=actor)
-        name = "company-withdrawn" if exit_ == "withdrawn" else "company-not-eligible"
+        name = places.EXIT_ACTIONS[exit_]
         await ctx.outbox.add(session, name, data, event_id=derived_event_id(name, company.id))
-        audit(session, ctx, actor, company.id, name,
-              {"reason": reason, "admitted_from_waitlist": admitted.id if admitted else None})
         contacts = await contacts_of(session, [company.id])
         return status.HTTP_200_OK, public(company, contacts[company.id]).model_dump(mode="json")
 

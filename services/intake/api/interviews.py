@@ -1,25 +1,27 @@
 """The intake interview: schedule it with an advisor (a time without offset is Europe/Amsterdam
-time, stored in UTC), reschedule it, record its outcome and notes."""
+time, stored in UTC; not in the past, not an hour the clocks skip), reschedule it, record its
+outcome and notes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake import domain
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     intake_of,
+    invalid,
     now_utc,
     require_in_programme,
     write,
 )
+from services.intake.audit import audit
 from services.intake.records import Intake, IntakeOutcome, IntakePublic, IntakeSchedule
 from shared.auth import Principal
 from shared.contracts import derived_event_id, new_event_id
@@ -30,9 +32,12 @@ router = APIRouter(tags=["intake interview"])
 
 
 def _utc(moment: datetime, ctx: ServiceContext) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(ctx.settings.business_timezone))
-    return moment.astimezone(UTC)
+    """The interview's start in UTC (see `domain.interview_moment`); 422 for a local time that does
+    not exist or a moment in the past."""
+    try:
+        return domain.interview_moment(moment, ctx.calendar.timezone, ctx.clock.now())
+    except ValueError as error:
+        raise invalid(("body", "scheduled_at"), str(error), moment.isoformat()) from None
 
 
 async def _scheduled_event(ctx: ServiceContext, session: AsyncSession, intake: Intake, again: bool) -> None:

@@ -1,5 +1,6 @@
 """Needs and plan: the proposal from the T0 assessment's weakest dimensions and the interview's
-needs, and the plan the advisor edits and agrees (`plan-agreed`, one item per planned service)."""
+needs (from what is there: the interview may still be to come), and the plan the advisor edits and
+agrees (`plan-agreed`, one item per planned service) once both the T0 and the interview are in."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from services.intake.api.assessments import assessments_of, exact_scores
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
-    audit,
     company_or_404,
     intake_of,
     now_utc,
     require_in_programme,
     write,
 )
+from services.intake.audit import audit
 from services.intake.models import new_id
 from services.intake.records import Plan, PlanAgree, PlanItemOut, PlanPublic
 from shared.contracts import derived_event_id
@@ -58,13 +59,20 @@ async def read_plan(company_id: str, ctx: ContextDep, staff: StaffReader) -> Pla
 async def agree_plan(
     company_id: str, body: PlanAgree, request: Request, ctx: ContextDep, staff: StaffWriter
 ) -> JSONResponse:
-    """Agree the plan as edited by the advisor (`plan-agreed`); 409 when one is already agreed."""
+    """Agree the plan as edited by the advisor (`plan-agreed`). It needs the T0 assessment and a
+    completed intake interview (409 naming what is missing); 409 when one is already agreed."""
 
     async def work(session: AsyncSession) -> tuple[int, object]:
         company = await company_or_404(session, ctx, company_id, staff=staff, for_update=True)
         require_in_programme(company)
         if await _plan(session, company_id) is not None:
             raise HTTPException(status.HTTP_409_CONFLICT, f"company {company_id} already has an agreed plan")
+        missing = await _missing_for_agreement(session, company_id)
+        if missing:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"company {company_id} cannot agree a plan yet: it needs {' and '.join(missing)}",
+            )
         now = now_utc(ctx)
         items = [PlanItemOut(item_id=new_id(), **i.model_dump()) for i in body.items]
         plan = Plan(hub_id=company.hub_id, company_id=company_id, agreed_by=staff.subject, agreed_at=now,
@@ -83,3 +91,14 @@ async def agree_plan(
         return 201, _agreed(plan).model_dump(mode="json")
 
     return await write(ctx, request, work)
+
+
+async def _missing_for_agreement(session: AsyncSession, company_id: str) -> list[str]:
+    """What an agreement still waits for: the T0 assessment and the held intake interview."""
+    missing = []
+    if "T0" not in await assessments_of(session, company_id):
+        missing.append("the T0 assessment")
+    intake = await intake_of(session, company_id)
+    if intake is None or intake.outcome != "completed":
+        missing.append("a completed intake interview")
+    return missing

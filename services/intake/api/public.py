@@ -1,31 +1,37 @@
-"""The company's own questionnaire: staff create an invitation link (`staff`), and the company,
-without an account, reads the questionnaire in its contact's language and sends its answers
-(`router`). The link carries a JWT signed with the hub's key, with its own purpose claim (so it is
-no bearer token, and no bearer token is a link), the company, the stage and an expiry."""
+"""The company's own questionnaire link: staff create it (`staff`), and the company, without an
+account, opens it and sends its answers (`router`); `links` makes and reads its token.
+
+The same URL serves two kinds of client. A browser (it asks for text/html first) gets the
+questionnaire as a web page in the company's language and posts it as a plain HTML form
+(`questionnaire_page`); an API client (application/json, `*/*` or no Accept) gets and posts JSON,
+as before the page existed. Both submissions go through `assessments.submit`: the same checks,
+scores, 409 rules, event and `Idempotency-Key` handling.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import json
+from datetime import datetime
 
-import jwt
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlmodel import SQLModel
 
-from services.intake import dma, domain
+from services.intake import dma, domain, links
+from services.intake.api import questionnaire_page
 from services.intake.api.assessments import submit
-from services.intake.api.common import StaffWriter, company_or_404, contacts_of, require_in_programme
-from services.intake.records import AssessmentAnswers
+from services.intake.api.common import StaffWriter, company_or_404, require_in_programme
+from services.intake.records import AssessmentAnswers, AssessmentPublic
 from shared.contracts.intake import AssessmentStage
 from shared.service import ContextDep, ServiceContext
 
 router = APIRouter(prefix="/questionnaire", tags=["questionnaire (public)"])
 staff = APIRouter(tags=["questionnaire (public)"])
 
-PURPOSE = "dma-questionnaire"
-VERSION = "sme-v1"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_LANGUAGE = TypeAdapter(domain.Language | None)
 
 
 class LinkRequest(SQLModel):
@@ -39,36 +45,12 @@ class Link(BaseModel):
     expires_at: datetime
 
 
-class Invitation(BaseModel):
-    company_id: str
-    stage: AssessmentStage
-
-
-def issue_link_token(ctx: ServiceContext, company_id: str, stage: AssessmentStage) -> tuple[str, datetime]:
-    now = ctx.clock.now().astimezone(UTC)
-    expires = now + timedelta(days=ctx.settings.intake_questionnaire_link_ttl_days)
-    claims = {
-        "purpose": PURPOSE, "sub": company_id, "hub": ctx.settings.hub_id, "stage": stage, "ver": VERSION,
-        "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
-    }
-    return jwt.encode(claims, ctx.settings.jwt_secret, algorithm=ctx.settings.jwt_algorithm), expires
-
-
-def read_link_token(ctx: ServiceContext, token: str) -> Invitation:
-    """The invitation of a valid link token; 403 for an invalid or expired one."""
+def read_link_token(ctx: ServiceContext, token: str) -> links.Invitation:
+    """The invitation of a valid link token; 403 for an invalid or expired one (the JSON API)."""
     try:
-        claims = jwt.decode(
-            token, ctx.settings.jwt_secret, algorithms=[ctx.settings.jwt_algorithm],
-            options={"require": ["purpose", "sub", "stage", "exp"], "verify_exp": False},
-        )
-    except jwt.InvalidTokenError as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"invalid questionnaire link: {error}") from None
-    if claims["purpose"] != PURPOSE or claims.get("hub") != ctx.settings.hub_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid questionnaire link: not an invitation")
-    # Expiry against the service's clock (injectable), not the machine's.
-    if ctx.clock.now().timestamp() >= claims["exp"]:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this questionnaire link has expired")
-    return Invitation(company_id=claims["sub"], stage=claims["stage"])
+        return links.check_link_token(ctx, token)
+    except links.LinkProblem as problem:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, problem.detail) from None
 
 
 @staff.post("/companies/{company_id}/questionnaire-link", status_code=201, response_model=Link)
@@ -80,31 +62,101 @@ async def create_link(company_id: str, body: LinkRequest, ctx: ContextDep, staff
 
 
 def link_for(ctx: ServiceContext, company_id: str, stage: AssessmentStage) -> Link:
-    token, expires = issue_link_token(ctx, company_id, stage)
+    token, expires = links.issue_link_token(ctx, company_id, stage)
     base = (ctx.settings.intake_public_url or ctx.settings.intake_url).rstrip("/")
     return Link(url=f"{base}/questionnaire/{token}", token=token, stage=stage, expires_at=expires)
 
 
-@router.get("/{token}")
+@router.get(
+    "/{token}", response_model=None,
+    responses={200: {"description": "The questionnaire: a web page for a browser, else JSON in one language.",
+                     "content": {"text/html": {}}},
+               403: {"description": "A forged, expired or other token (a browser gets a page saying "
+                                    "so: 403 for a forged or other token, 410 for an expired one)."},
+               409: {"description": "A browser's page: the questionnaire is not open yet."},
+               410: {"description": "A browser's page: the link expired or the company left."}},
+)
 async def read_questionnaire(
-    token: str, ctx: ContextDep,
-    lang: domain.Language | None = Query(None, description="nl or en; the contact's language by default."),
-) -> dict[str, Any]:
+    token: str, request: Request, ctx: ContextDep,
+    lang: str | None = Query(None, description="nl or en; the contact's language by default."),
+) -> Response:
     """The questionnaire in the company contact's language, with the stage and company name."""
+    if _wants_page(request):
+        return await questionnaire_page.open_link(ctx, token, lang)
+    try:
+        language = _LANGUAGE.validate_python(lang)
+    except ValidationError as error:
+        errors = [{**e, "loc": ("query", "lang")} for e in error.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
     invitation = read_link_token(ctx, token)
-    async with ctx.db.reading() as session:
-        company = await company_or_404(session, ctx, invitation.company_id)
-        contacts = await contacts_of(session, [company.id])
-    primary = domain.primary_contact(contacts[company.id])
-    language = lang or (primary.language if primary else domain.DEFAULT_LANGUAGE)
-    return {**dma.localised(VERSION, language), "stage": invitation.stage, "company": company.legal_name}
+    invitee = await questionnaire_page.invitee_of(ctx, invitation)
+    questionnaire = dma.localised(invitation.version, language or invitee.language)
+    return JSONResponse({**questionnaire, "stage": invitation.stage, "company": invitee.name})
 
 
-@router.post("/{token}", status_code=201)
-async def answer_questionnaire(
-    token: str, body: AssessmentAnswers, request: Request, ctx: ContextDep
-) -> JSONResponse:
-    """The company's answers: scored and stored like staff-entered ones (422 / 409 store nothing)."""
+@router.post(
+    "/{token}", status_code=201, response_model=AssessmentPublic,
+    responses={409: {"description": "A T1 before the T0, or a stage already answered."},
+               422: {"description": "Invalid answers, every offending item named (the form: shown again)."}},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": AssessmentAnswers.model_json_schema()},
+        "application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "description": "The questionnaire page's form: one field per ticked box or "
+            "chosen button (`q2.1`, `q1.1.invested`, `q4.1`=0..5, `q11.1`=no/partially/yes), `lang`, "
+            "and `submission` (the page's submission id)."}},
+    }}},
+)
+async def answer_questionnaire(token: str, request: Request, ctx: ContextDep) -> Response:
+    """The company's answers: scored and stored like staff-entered ones (422 / 409 store nothing).
+    The page's form is answered with a page: the scores, or the form again with what to correct."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() in FORM_TYPES:
+        return await questionnaire_page.answer_form(ctx, request, token)
     invitation = read_link_token(ctx, token)
-    return await submit(ctx, request, invitation.company_id, invitation.stage, VERSION, body.answers,
-                        entered_by="company")
+    body = await _answers_json(request)
+    return await submit(ctx, request, invitation.company_id, invitation.stage, invitation.version,
+                        body.answers, entered_by="company")
+
+
+def _wants_page(request: Request) -> bool:
+    """True for a browser: it prefers text/html to application/json (an API client sends
+    application/json, `*/*` or nothing, and gets the JSON it always got)."""
+    accept = request.headers.get("accept", "")
+    return _quality(accept, "text/html") > _quality(accept, "application/json")
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The q-value `accept` gives `media_type`, from its most specific matching range."""
+    ranges = {media_type: 2, media_type.split("/")[0] + "/*": 1, "*/*": 0}
+    best, quality = -1, 0.0
+    for part in accept.split(","):
+        name, *params = (piece.strip() for piece in part.split(";"))
+        specificity = ranges.get(name.lower(), -1)
+        if specificity <= best:
+            continue
+        best, quality = specificity, 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+    return quality
+
+
+async def _answers_json(request: Request) -> AssessmentAnswers:
+    """The JSON body as FastAPI would validate it, with the same 422 for what is not."""
+    raw = await request.body()
+    if not raw:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required",
+                                       "input": None}])
+    try:
+        return AssessmentAnswers.model_validate(json.loads(raw))
+    except json.JSONDecodeError as error:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", error.pos),
+                                       "msg": "JSON decode error", "input": {},
+                                       "ctx": {"error": error.msg}}]) from None
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None

@@ -1,0 +1,58 @@
+"""The mail settings a deployment starts with: SMTP security that cannot work or would leak the
+password is refused at start with a clear message; the mail catcher of `edih up` writes where the
+console reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from edih.stack import Stack
+from services.notifications.app import create_app
+from shared.settings import Settings
+
+PRODUCTION = {
+    "environment": "production", "jwt_secret": "the-hubs-own-key-of-at-least-32-bytes",
+    "console_admin_password": "s3cret",
+    "database_url": "postgresql://edih@db/edih",
+}
+
+
+def test_implicit_tls_and_starttls_together_are_refused():
+    with pytest.raises(ValidationError, match="EDIH_SMTP_TLS and EDIH_SMTP_STARTTLS exclude each other"):
+        Settings(smtp_tls=True, smtp_starttls=True)
+
+
+def test_a_login_without_tls_is_refused_in_production_unless_allowed():
+    with pytest.raises(ValidationError, match="password would cross the network in the clear"):
+        Settings(**PRODUCTION, smtp_username="edih", smtp_password="pw")
+    assert Settings(**PRODUCTION, smtp_username="edih", smtp_password="pw", smtp_allow_plain_auth=True)
+    for secure in ({"smtp_starttls": True}, {"smtp_tls": True}):
+        assert Settings(**PRODUCTION, smtp_username="edih", smtp_password="pw", **secure)
+    assert Settings(**PRODUCTION), "no login, nothing to leak"
+
+
+def test_development_may_log_in_to_a_local_server_without_tls():
+    assert Settings(smtp_username="edih", smtp_password="pw").smtp_username == "edih"
+
+
+def test_the_service_refuses_to_start_on_settings_changed_after_validation(tmp_path: Path):
+    # model_copy skips validators; the service checks again when it is built.
+    both = Settings(data_dir=tmp_path).model_copy(update={"smtp_tls": True, "smtp_starttls": True})
+    with pytest.raises(ValueError, match="exclude each other"):
+        create_app(both)
+
+
+@pytest.mark.parametrize(("configured", "expected"),
+                         [(None, "edih/mail"), ("catcher/inbox", "catcher/inbox")])
+def test_the_mail_catcher_writes_where_the_console_reads(configured, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stack = Stack(Settings(data_dir=Path("edih"), mail_catcher_dir=configured))
+    (mail,) = [c for c in stack.components if c.name == "mail"]
+    written = Path(mail.command[mail.command.index("--maildir") + 1])
+    # The console is a child of the stack: it reads its settings from the environment it is given.
+    for name, value in stack.child_environment().items():
+        monkeypatch.setenv(name, value)
+    assert written == Settings().mail_dir == tmp_path / expected
