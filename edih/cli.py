@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from edih.stack import SERVICES
 from shared.auth import ROLES, issue_token
-from shared.settings import Settings
+from shared.settings import settings_from_environment
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     letters_retry.add_argument("id", type=int, help="the dead letter's id (from `list`)")
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    settings = settings_from_environment()
     if args.command == "token":
         print(f"Bearer token for {args.subject} ({args.role}), valid {args.hours:g} h:", file=sys.stderr)
         print(issue_token(settings, args.subject, args.role, regions=args.region,

@@ -2,8 +2,11 @@
 
 Starts the Tansu broker, the Temporal dev server (SQLite under `.edih/`), the mail catcher, then the
 services and the journey worker, each as a child process logging to `.edih/logs/`. Waits until each
-answers, prints the URLs, and stops everything in reverse order on Ctrl-C, SIGTERM or `edih down`.
-All data lives under `.edih/`, so the next `edih up` keeps every accepted fact.
+answers, prints the URLs, and stops everything in reverse order on Ctrl-C, SIGTERM, SIGHUP (the
+terminal closed) or `edih down`; a stop requested during start-up ends the start at once. Every
+child is recorded in the pid file (`edih/runfile.py`), so `edih down` and the next `edih up` stop
+what an `edih up` that was killed left running. All data lives under `.edih/`, so the next
+`edih up` keeps every accepted fact.
 """
 
 from __future__ import annotations
@@ -15,22 +18,32 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
 
 import httpx
 
 from edih.infra import (
+    Interrupted,
     port_open,
     start_process,
+    stop_group,
     stop_process,
     tansu_command,
     temporal_command,
     wait_for_port,
 )
+from edih.runfile import RecordedProcess, Run, RunFile
 from shared.settings import Settings
 
 # The services of the platform in start order, with their module and the setting of their URL.
 SERVICES = ("intake", "notifications", "journey", "console")
 MODULES = {"journey": "workflows"}
+# How long a child gets to stop after SIGTERM before it is killed.
+STOP_TIMEOUT = 15.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# How often `edih down` says what it is still waiting for.
+PROGRESS_EVERY = 5.0
 
 
 @dataclass
@@ -46,6 +59,18 @@ def _port(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
 
+def start_line(index: int, total: int, name: str) -> str:
+    return f"[{index}/{total}] starting {name} ..."
+
+
+def say(*lines: str, error: bool = False) -> None:
+    """Print, and go on when the terminal is gone (SIGHUP): the stop must still finish."""
+    try:
+        print(*lines, sep="\n", file=sys.stderr if error else sys.stdout, flush=True)
+    except OSError:
+        pass
+
+
 class Stack:
     """The components of the local platform, their processes and their pid file."""
 
@@ -56,7 +81,10 @@ class Stack:
         self.mail_dir = settings.mail_dir.resolve()
         self.logs = self.data_dir / "logs"
         self.pid_file = self.data_dir / "run" / "edih.pid"
+        self.run_file = RunFile(self.pid_file)
         self.components = self._components()
+        self._stop_requested = False
+        self._run: Run | None = None
 
     def _components(self) -> list[Component]:
         s = self.settings
@@ -86,68 +114,68 @@ class Stack:
         env["EDIH_KAFKA_SESSION_TIMEOUT_MS"] = os.environ.get("EDIH_KAFKA_SESSION_TIMEOUT_MS", "3000")
         return env
 
-    def running_pid(self) -> int | None:
-        """The pid of a running `edih up` for this data directory, if any."""
-        try:
-            pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
-            return pid
-        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-            return None
+    def running(self) -> Run | None:
+        """The run of a live `edih up` for this data directory, if any."""
+        run = self.run_file.read()
+        return run if run is not None and run.supervisor.running() else None
 
     def up(self) -> int:
-        if pid := self.running_pid():
-            print(f"The platform is already running (pid {pid}); `edih down` stops it.", file=sys.stderr)
+        if run := self.running():
+            say(f"The platform is already running (pid {run.supervisor.pid}); `edih down` stops it.",
+                error=True)
             return 1
-        busy = [f"{c.name} ({c.port})" for c in self.components if port_open(c.port)]
+        self._stop_leftovers()
+        busy = [f"{c.port} ({c.name})" for c in self.components if port_open(c.port)]
         if busy:
-            print(f"Ports already in use: {', '.join(busy)}. Stop what uses them, or set other "
-                  "ports (EDIH_KAFKA_BOOTSTRAP_SERVERS, EDIH_TEMPORAL_ADDRESS, EDIH_SMTP_PORT, "
-                  "EDIH_<SERVICE>_URL).", file=sys.stderr)
+            say(f"Ports already in use by other programs: {', '.join(busy)}. Stop what uses them, or "
+                "set other ports (EDIH_KAFKA_BOOTSTRAP_SERVERS, EDIH_TEMPORAL_ADDRESS, "
+                "EDIH_TEMPORAL_UI_PORT, EDIH_SMTP_PORT, EDIH_<SERVICE>_URL).", error=True)
             return 1
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.pid_file.write_text(str(os.getpid()))
-        stopping = False
-
-        def request_stop(*_: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
+        self._run = Run(RecordedProcess.of("edih up", os.getpid()))
+        self.run_file.write(self._run)
+        previous = {signum: signal.signal(signum, self._request_stop) for signum in STOP_SIGNALS}
         try:
             total = len(self.components)
             for index, component in enumerate(self.components, 1):
-                if stopping:
+                if self._stop_requested:
                     return 130
-                print(f"[{index}/{total}] starting {component.name} ...", flush=True)
+                say(start_line(index, total, component.name))
                 self._start(component)
-            self._print_welcome()
-            while not stopping:
+            say(*self.welcome_lines())
+            while not self._stop_requested:
                 for component in self.components:
                     if component.process and component.process.poll() is not None:
-                        print(f"{component.name} exited with {component.process.returncode}; "
-                              f"see {self.logs / (component.name + '.log')}. Stopping.",
-                              file=sys.stderr, flush=True)
+                        say(f"{component.name} exited with {component.process.returncode}; "
+                            f"see {self.logs / (component.name + '.log')}. Stopping.", error=True)
                         return 1
-                time.sleep(0.5)
+                time.sleep(0.2)
             return 0
+        except Interrupted:
+            return 130
         except Exception as error:
-            print(f"edih up failed: {error}", file=sys.stderr, flush=True)
+            say(f"edih up failed: {error}", error=True)
             return 1
         finally:
-            print("stopping ...", flush=True)
-            for component in reversed(self.components):
-                if component.process is not None:
-                    stop_process(component.process, timeout=15)
-            self.pid_file.unlink(missing_ok=True)
-            print("stopped; data kept in", self.data_dir, flush=True)
+            self._stop_requested = True  # a second Ctrl-C must not cut the stop short
+            say("stopping ...")
+            self._stop_children()
+            self.run_file.remove()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            say(f"stopped; data kept in {self.shown_data_dir}")
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop_requested = True
 
     def _start(self, component: Component) -> None:
         component.process = start_process(
             component.command, self.logs / f"{component.name}.log", env=self.child_environment()
         )
-        wait_for_port(component.port, timeout=60, process=component.process)
+        assert self._run is not None
+        self._run.children.append(RecordedProcess.of(component.name, component.process.pid))
+        self.run_file.write(self._run)
+        wait_for_port(component.port, timeout=60, process=component.process,
+                      stop_requested=lambda: self._stop_requested)
         if component.ready_url:
             self._wait_ready(component)
 
@@ -156,6 +184,8 @@ class Stack:
         while time.monotonic() < deadline:
             if component.process and component.process.poll() is not None:
                 raise RuntimeError(f"{component.name} exited; see {self.logs / component.name}.log")
+            if self._stop_requested:
+                raise Interrupted
             try:
                 if httpx.get(component.ready_url or "", timeout=2).status_code == 200:
                     return
@@ -164,10 +194,38 @@ class Stack:
             time.sleep(0.3)
         raise TimeoutError(f"{component.name} not ready after {timeout:.0f}s")
 
-    def _print_welcome(self) -> None:
+    def _stop_children(self) -> None:
+        """Stop the started components in reverse order, keeping the pid file current."""
+        for component in reversed(self.components):
+            if component.process is None:
+                continue
+            if component.process.poll() is None:
+                say(f"  stopping {component.name} ...")
+            stop_process(component.process, timeout=STOP_TIMEOUT)
+            if self._run is not None:
+                self._run.children = [c for c in self._run.children if c.pid != component.process.pid]
+                self.run_file.write(self._run)
+
+    def _stop_leftovers(self) -> None:
+        """Stop what an `edih up` that did not stop (killed, crashed) left running."""
+        run = self.run_file.read()
+        if run is None:
+            return
+        if leftovers := run.running_children():
+            say(f"The last `edih up` (pid {run.supervisor.pid}) ended without stopping "
+                f"{', '.join(f'{c.name} (pid {c.pid})' for c in leftovers)}; stopping them ...")
+            for child in reversed(leftovers):
+                say(f"  stopping {child.name} ...")
+                stop_group(child.pid, child.started_at, timeout=STOP_TIMEOUT)
+            say("  stopped.")
+        self.run_file.remove()
+
+    def welcome_lines(self) -> list[str]:
+        """What `edih up` prints once everything is ready (the README shows it)."""
         s = self.settings
-        lines = [
-            f"\nThe EDIH platform is running (hub {s.hub_id}). Ctrl-C or `edih down` stops it.",
+        return [
+            "",
+            f"The EDIH platform is running (hub {s.hub_id}). Ctrl-C or `edih down` stops it.",
             f"  Console        {s.console_url}   (sign in as {s.console_admin_email})",
             f"  Intake API     {s.intake_url}/docs",
             f"  Notifications  {s.notifications_url}/docs",
@@ -175,25 +233,51 @@ class Stack:
             f"  Temporal UI    http://127.0.0.1:{s.temporal_ui_port}",
             f"  Kafka          {s.kafka_bootstrap_servers}",
             f"  Mail catcher   smtp://127.0.0.1:{s.smtp_port} (messages on the console's Mail page)",
-            f"  Logs and data  {self.data_dir}",
+            f"  Logs and data  {self.shown_data_dir}",
             "A bearer token for the API: .venv/bin/edih token --role admin",
         ]
-        print("\n".join(lines), flush=True)
 
-    def down(self, timeout: float = 60) -> int:
-        pid = self.running_pid()
-        if pid is None:
-            print("The platform is not running.")
+    @property
+    def shown_data_dir(self) -> str:
+        """The data directory as the user would type it: relative when it is below this folder."""
+        try:
+            return str(self.data_dir.relative_to(Path.cwd()))
+        except ValueError:
+            return str(self.data_dir)
+
+    def down(self) -> int:
+        """Stop the platform: ask its `edih up` to stop and wait as long as that takes, reporting
+        what is still running; stop directly what an `edih up` that is gone left behind."""
+        run = self.run_file.read()
+        if run is None:
+            say("The platform is not running.")
             return 0
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.running_pid() is None:
-                print("The platform stopped.")
-                return 0
-            time.sleep(0.3)
-        print(f"edih up (pid {pid}) did not stop within {timeout:.0f}s", file=sys.stderr)
-        return 1
+        if run.supervisor.running():
+            say(f"Stopping the platform (edih up, pid {run.supervisor.pid}) ...")
+            os.kill(run.supervisor.pid, signal.SIGTERM)
+            self._wait_for_supervisor(run)
+        self._stop_leftovers()
+        say("The platform stopped.")
+        return 0
+
+    def _wait_for_supervisor(self, run: Run) -> None:
+        # `edih up` stops each child within STOP_TIMEOUT (then kills it); past that it is stuck.
+        patience = (len(self.components) + 1) * (STOP_TIMEOUT + 5)
+        started = last_report = time.monotonic()
+        while run.supervisor.running():
+            time.sleep(0.2)
+            now = time.monotonic()
+            if now - started > patience:
+                say(f"edih up (pid {run.supervisor.pid}) does not finish stopping; stopping what it "
+                    "runs directly.", error=True)
+                os.kill(run.supervisor.pid, signal.SIGKILL)
+                return
+            if now - last_report >= PROGRESS_EVERY:
+                last_report = now
+                current = self.run_file.read()
+                still = [c.name for c in current.running_children()] if current else []
+                say(f"  still stopping: {', '.join(still) or 'edih up itself'} "
+                    f"({now - started:.0f}s)")
 
     def status(self) -> int:
         rows = asyncio.run(self._probe_all())

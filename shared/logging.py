@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 _event_id: ContextVar[str | None] = ContextVar("event_id", default=None)
 _company_id: ContextVar[str | None] = ContextVar("company_id", default=None)
@@ -47,9 +48,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every log line of this process to stderr as JSON."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Send every log line of this process to `stream` (stderr) as JSON."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -33,3 +33,11 @@ CONSUMER_LAG = Gauge(
     "edih_consumer_lag", "Records behind the end of the partition", ["service", "topic", "partition"]
 )
 JOURNEYS_BY_STAGE = Gauge("edih_journeys", "Journeys per stage", ["stage"])
+
+
+def initialise_service_series(service: str) -> None:
+    """Give `service`'s counters and gauges a series at 0, so a dashboard or an alert sees a
+    service that has published nothing or had no dead letter yet, instead of no data."""
+    DEAD_LETTERS.labels(service)
+    EVENTS_OUT.labels(service)
+    OUTBOX_BACKLOG.labels(service)

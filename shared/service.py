@@ -9,9 +9,10 @@ same process and serves `/healthz`, `/readyz`, `/metrics` and the dead-letter ad
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -32,16 +33,19 @@ from shared.idempotency import StoredResponse
 from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
 from shared.migrations import service_layout, upgrade
 from shared.outbox import Outbox, OutboxRecord, OutboxRelay
-from shared.settings import Settings
+from shared.settings import Settings, settings_from_environment
 
 INFRASTRUCTURE_TABLES: tuple[type[SQLModel], ...] = (
     OutboxRecord, ProcessedEvent, DeadLetter, StoredResponse,
 )
 
 log = logging.getLogger(__name__)
+
+# A readiness check beside the database and the broker: True when the dependency answers.
+ReadyCheck = Callable[[], Awaitable[bool]]
 
 
 @dataclass
@@ -125,10 +129,12 @@ def build_app(
     title: str | None = None,
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
     on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
+    ready_checks: Mapping[str, ReadyCheck] | None = None,
 ) -> FastAPI:
     """The service's ASGI app: its routes, health, metrics, dead letters, and the broker, relay and
     consumers. `models` are the service's own tables: Alembic creates and alters them from the
-    service's revisions when the app starts."""
+    service's revisions when the app starts. `ready_checks` are the service's own dependencies that
+    `/readyz` reports beside the database and the broker (the journey service's Temporal)."""
     unknown = {str(m.__tablename__) for m in models} - service_layout(ctx.name)[1]
     if unknown:
         raise ValueError(f"{ctx.name} lists tables its models module does not: {sorted(unknown)}")
@@ -153,15 +159,20 @@ def build_app(
     app.state.ctx = ctx
     app.state.settings = ctx.settings
 
+    initialise_service_series(ctx.name)
+
     @app.middleware("http")
     async def measure(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(ctx.name, request.method, path, response.status_code).inc()
-        HTTP_LATENCY.labels(ctx.name, request.method, path).observe(time.perf_counter() - started)
-        return response
+        status = 500  # what the client gets when the route raises
+        try:
+            response: Response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            path = getattr(request.scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(ctx.name, request.method, path, status).inc()
+            HTTP_LATENCY.labels(ctx.name, request.method, path).observe(time.perf_counter() - started)
 
     @app.exception_handler(RequestValidationError)
     async def explain_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -175,9 +186,21 @@ def build_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": ctx.name}
 
+    all_checks: dict[str, ReadyCheck] = {
+        "database": ctx.db.ping,
+        "broker": lambda: ctx.broker.ping(timeout=2.0),
+        **(ready_checks or {}),
+    }
+
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        checks = {"database": await ctx.db.ping(), "broker": await ctx.broker.ping(timeout=2.0)}
+        answers = await asyncio.gather(*(check() for check in all_checks.values()),
+                                       return_exceptions=True)
+        results = dict(zip(all_checks, answers, strict=True))
+        for name, answer in results.items():
+            if isinstance(answer, BaseException):  # a check that raises: not ready, reason in the log
+                log.warning("readiness check %s failed: %s", name, answer)
+        checks = {name: answer is True for name, answer in results.items()}
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},
@@ -209,7 +232,7 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
 
 def serve(app_factory: Callable[[Settings], FastAPI], service: str) -> None:
     """Run a service until interrupted: `python -m services.<service>`."""
-    settings = Settings()
+    settings = settings_from_environment()
     configure_logging(service, settings.log_level)
     uvicorn.run(
         app_factory(settings),

@@ -6,15 +6,21 @@ One `Settings` object describes one deployment of one hub. Every service takes i
 
 from __future__ import annotations
 
+import re
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 DEV_SECRET = "edih-local-development-secret-change-me"
+DEV_WEBHOOK_SECRET = "edih-local-webhook-secret-change-me"
+# RFC 7518 (3.2): an HMAC key at least as long as the hash output.
+HMAC_MINIMUM_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 SERVICE_PORTS = {
     "console": 8100,
@@ -39,7 +45,19 @@ class Settings(BaseSettings):
     # Kafka. The embedded Tansu broker refuses the idempotent producer; Apache Kafka takes it.
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_idempotence: bool = False
-    kafka_topic_partitions: int = 3
+    kafka_topic_partitions: int = Field(3, ge=1)
+    # Copies of each topic the platform creates: 1 on the embedded broker, 3 on a production cluster.
+    kafka_replication_factor: int = Field(1, ge=1)
+    # How the clients reach the cluster: TLS (SSL), SASL authentication, or both (SASL_SSL).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # TLS: the CA that signed the brokers' certificates (the system's CAs when unset), and a client
+    # certificate and key for mutual TLS (the key may also be inside the certificate file).
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
     # Prepended to every topic and consumer group: lets tests (or hubs sharing one cluster) keep
     # their traffic apart. Empty in a normal deployment.
     topic_prefix: str = ""
@@ -62,6 +80,13 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "edih-journey"
     temporal_ui_port: int = 8233  # the Web UI of the embedded dev server (`make up`)
+    # TLS to the cluster (the system's CAs unless a CA file is given), a client certificate and key
+    # for mutual TLS, or an API key (Temporal Cloud), which is only ever sent over TLS.
+    temporal_tls: bool = False
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_api_key: SecretStr | None = None
 
     # Databases: SQLite files under data_dir unless a URL is given. A PostgreSQL URL is shared by
     # all services, each in its own schema (the service's name).
@@ -130,15 +155,65 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _refuse_placeholders_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.jwt_secret == DEV_SECRET:
-                raise ValueError("EDIH_JWT_SECRET must be set to the hub's own key in production")
-            if self.console_admin_password == "admin":
-                raise ValueError("EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production")
-            if self.database_url is None:
-                raise ValueError("EDIH_DATABASE_URL (PostgreSQL) is required in production")
+    def _refuse_inconsistent_values(self) -> Settings:
+        problems = [*self._production_problems(), *self._kafka_problems(), *self._temporal_problems()]
+        if problems:
+            # One line per problem: `describe_settings_error` prints them as they are.
+            raise ValueError("\n".join(problems))
         return self
+
+    def _production_problems(self) -> list[str]:
+        if self.environment != "production":
+            return []
+        problems = []
+        if self.jwt_secret == DEV_SECRET:
+            problems.append("EDIH_JWT_SECRET must be set to the hub's own key in production")
+        elif (minimum := HMAC_MINIMUM_BYTES.get(self.jwt_algorithm)) is not None:
+            length = len(self.jwt_secret.encode())
+            if length < minimum:
+                problems.append(f"EDIH_JWT_SECRET has {length} bytes; {self.jwt_algorithm} needs at "
+                                f"least {minimum} in production (e.g. `openssl rand -hex 32`)")
+        if self.console_admin_password == "admin":
+            problems.append("EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production")
+        if self.database_url is None:
+            problems.append("EDIH_DATABASE_URL (PostgreSQL) is required in production")
+        if self.notification_webhooks and self.notification_webhook_secret == DEV_WEBHOOK_SECRET:
+            problems.append("EDIH_NOTIFICATION_WEBHOOK_SECRET must be set when webhooks are configured "
+                            "in production")
+        return problems
+
+    def _kafka_problems(self) -> list[str]:
+        protocol = self.kafka_security_protocol
+        problems = _missing_files(self, "kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+        if protocol.startswith("SASL_"):
+            if not self.kafka_sasl_username or not self.kafka_sasl_password:
+                problems.append(f"EDIH_KAFKA_SECURITY_PROTOCOL={protocol} needs EDIH_KAFKA_SASL_USERNAME "
+                                "and EDIH_KAFKA_SASL_PASSWORD")
+        elif self.kafka_sasl_username or self.kafka_sasl_password:
+            problems.append(f"EDIH_KAFKA_SASL_USERNAME/PASSWORD are set but EDIH_KAFKA_SECURITY_PROTOCOL "
+                            f"is {protocol}: use SASL_PLAINTEXT or SASL_SSL")
+        if not protocol.endswith("SSL"):
+            problems += [f"{_env(name)} is set but EDIH_KAFKA_SECURITY_PROTOCOL is {protocol}: "
+                         "use SSL or SASL_SSL"
+                         for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+                         if getattr(self, name) is not None]
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            problems.append("EDIH_KAFKA_SSL_KEYFILE needs EDIH_KAFKA_SSL_CERTFILE (the client certificate)")
+        return problems
+
+    def _temporal_problems(self) -> list[str]:
+        problems = _missing_files(
+            self, "temporal_tls_ca_file", "temporal_tls_cert_file", "temporal_tls_key_file"
+        )
+        if not self.temporal_tls:
+            problems += [f"{_env(name)} is set but EDIH_TEMPORAL_TLS is false: set EDIH_TEMPORAL_TLS=true"
+                         for name in ("temporal_tls_ca_file", "temporal_tls_cert_file",
+                                      "temporal_tls_key_file", "temporal_api_key")
+                         if getattr(self, name) is not None]
+        if (self.temporal_tls_cert_file is None) != (self.temporal_tls_key_file is None):
+            problems.append("EDIH_TEMPORAL_TLS_CERT_FILE and EDIH_TEMPORAL_TLS_KEY_FILE go together "
+                            "(mutual TLS needs both)")
+        return problems
 
     def url_of(self, service: str) -> str:
         """The base URL of `service` (its `EDIH_<SERVICE>_URL`)."""
@@ -174,7 +249,7 @@ class Settings(BaseSettings):
     # EDIH_NOTIFICATION_WEBHOOKS='{"staff-alert": ["https://chat.example/hook"]}'. Each request of
     # that type is also POSTed, signed with the secret, to every URL listed.
     notification_webhooks: dict[str, list[str]] = Field(default_factory=dict)
-    notification_webhook_secret: str = "edih-local-webhook-secret-change-me"
+    notification_webhook_secret: str = DEV_WEBHOOK_SECRET
     # Staff accounts (console ids) e-mailed when a delivery fails for good; when empty, the
     # console's staff of the company's region, else the hub's administrators.
     notification_alert_staff_ids: list[str] = Field(default_factory=list)
@@ -222,3 +297,36 @@ class Settings(BaseSettings):
     # (intake_url when unset).
     intake_questionnaire_link_ttl_days: int = Field(42, ge=1)
     intake_public_url: str | None = None
+
+
+def _env(field: str) -> str:
+    return f"EDIH_{field.upper()}"
+
+
+def _missing_files(settings: Settings, *fields: str) -> list[str]:
+    return [f"{_env(name)}: no file at {path}" for name in fields
+            if (path := getattr(settings, name)) is not None and not path.is_file()]
+
+
+def describe_settings_error(error: ValidationError | SourceError) -> list[str]:
+    """One readable line per configuration problem, naming the environment variable."""
+    if isinstance(error, SourceError):  # a list or mapping whose value is not even JSON
+        named = re.search(r'field "(\w+)"', str(error))
+        return [f"{_env(named[1])}: not valid JSON" if named else str(error)]
+    lines = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        field, *rest = [*problem["loc"], ""]
+        where = _env(str(field)) + "".join(f"[{part}]" for part in rest if part != "")
+        lines += [f"{where}: {line}" if field else line for line in message.splitlines()]
+    return lines
+
+
+def settings_from_environment() -> Settings:
+    """The deployment's settings; on a configuration error, one line per problem and exit 2."""
+    try:
+        return Settings()
+    except (ValidationError, SourceError) as error:
+        for line in describe_settings_error(error):
+            print(f"configuration error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,6 +1,7 @@
 """Wiring of the journey service: its context, the bridge's consumer, the Temporal worker and routes.
 
-The worker runs in the same process as the bridge and the HTTP API, started and stopped with the app.
+The worker runs in the same process as the bridge and the HTTP API, started and stopped with the app;
+`/readyz` reports Temporal's reachability beside the database and the broker.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app = build_app(
         ctx, models=[], routers=[router], title="EDIH journey",
         on_start=runner.start, on_stop=runner.stop,
+        ready_checks={"temporal": temporal.reachable},
     )
     app.state.temporal = temporal
     return app

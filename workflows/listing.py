@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from shared.settings import Settings
+from workflows.worker import connect_temporal
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ async def list_journeys(client: Client, query: str, limit: int = 1000) -> list[J
 
 async def print_journeys(settings: Settings, stage: str | None, region: str | None,
                          advisor: str | None, overdue: bool, limit: int = 1000) -> int:
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect_temporal(settings)
     query = visibility_query(settings.hub_id, stage, region, advisor, overdue)
     rows = await list_journeys(client, query, limit)
     print(f"{'company':<38} {'stage':<20} {'region':<10} {'advisor':<10} overdue")

@@ -1,19 +1,24 @@
 """Temporal plumbing of the journey service: the client connection and the worker.
 
 Client and worker share the pydantic data converter, so the workflow's pydantic models (and the
-datetimes inside them) cross the boundary as they are.
+datetimes inside them) cross the boundary as they are. The connection's TLS, client certificate and
+API key come from the settings (`temporal_connect_options`), the same for the worker, the bridge and
+`edih journeys list`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.worker import Worker
 
 from shared.service import ServiceContext
@@ -26,6 +31,30 @@ from workflows.journey import CompanyJourney
 DATA_CONVERTER = pydantic_data_converter
 
 log = logging.getLogger(__name__)
+
+
+def temporal_connect_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments of `Client.connect` for `settings`: namespace, TLS and API key."""
+    tls: TLSConfig | bool = False
+    if settings.temporal_tls:
+        tls = TLSConfig(
+            server_root_ca_cert=_read(settings.temporal_tls_ca_file),
+            client_cert=_read(settings.temporal_tls_cert_file),
+            client_private_key=_read(settings.temporal_tls_key_file),
+        )
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return {"namespace": settings.temporal_namespace, "tls": tls, "api_key": api_key}
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
+async def connect_temporal(settings: Settings, **options: Any) -> Client:
+    """A client of the deployment's Temporal cluster; `options` go to `Client.connect` as well."""
+    return await Client.connect(
+        settings.temporal_address, **temporal_connect_options(settings), **options
+    )
 
 
 class TemporalConnection:
@@ -43,12 +72,18 @@ class TemporalConnection:
     async def client(self) -> Client:
         async with self._lock:
             if self._client is None:
-                self._client = await Client.connect(
-                    self.settings.temporal_address,
-                    namespace=self.settings.temporal_namespace,
-                    data_converter=DATA_CONVERTER,
-                )
+                self._client = await connect_temporal(self.settings, data_converter=DATA_CONVERTER)
             return self._client
+
+    async def reachable(self, timeout: float = 2.0) -> bool:
+        """Whether the Temporal frontend answers its health check (the journey's readiness)."""
+        try:
+            async with asyncio.timeout(timeout):
+                client = await self.client()
+                return await client.service_client.check_health(timeout=timedelta(seconds=timeout))
+        except Exception:
+            log.debug("Temporal is not reachable", exc_info=True)
+            return False
 
 
 async def ensure_search_attributes(client: Client) -> None:

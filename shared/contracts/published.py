@@ -101,7 +101,30 @@ def events_markdown() -> str:
         lines.append("")
     envelope = ", ".join(f"`{f}`" for f in CloudEvent.model_fields)
     lines += ["## Envelope", "", f"Fields: {envelope}.", ""]
+    lines += DEAD_LETTERS_SECTION
     return "\n".join(lines)
+
+
+DEAD_LETTERS_SECTION = [
+    "## Dead letters",
+    "",
+    "A consumer group that cannot process a record (it is not a CloudEvent, its type is unknown, its "
+    "`data` does not follow the schema, the handler refused it, or it kept failing after its retries) "
+    "publishes it to its own dead-letter topic and goes on with the next record. The consuming service "
+    "also keeps it, with the error, in its `dead_letters` table.",
+    "",
+    "| topic | key | value | headers |",
+    "|---|---|---|---|",
+    "| `edih.<consumer group>.dlq`: one per consumer group, named after its service "
+    "(`edih.intake.dlq`, `edih.notifications.dlq`, `edih.journey.dlq`, `edih.console.dlq`) "
+    "| the key of the record as received (usually the company id; empty when it had none) "
+    "| the record's value as received, byte for byte (not wrapped in an envelope) "
+    "| `content-type: application/octet-stream`; `ce_id`: an id derived from the group, topic, "
+    "partition, offset and payload, the same however often the record failed |",
+    "",
+    "With a topic prefix set (`EDIH_TOPIC_PREFIX`), the prefix comes first, as on every topic.",
+    "",
+]
 
 
 def envelope_model(contract: Contract) -> type[CloudEvent]:

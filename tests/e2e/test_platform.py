@@ -6,9 +6,6 @@ and everything accepted is still there after `edih down` and `edih up`."""
 from __future__ import annotations
 
 import mailbox
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,79 +16,18 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from edih.infra import free_port
 from shared.auth import issue_token
-from shared.settings import Settings
-
-
-class RunningStack:
-    """`edih up` in a subprocess, on free ports and its own data directory."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        ports = {name: free_port() for name in
-                 ("kafka", "temporal", "ui", "smtp", "console", "intake", "notifications", "journey")}
-        self.env = {
-            **os.environ,
-            "EDIH_DATA_DIR": str(data_dir),
-            "EDIH_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
-            "EDIH_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
-            "EDIH_TEMPORAL_UI_PORT": str(ports["ui"]),
-            "EDIH_SMTP_PORT": str(ports["smtp"]),
-            "EDIH_KAFKA_SESSION_TIMEOUT_MS": "1000",
-            **{f"EDIH_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}"
-               for name in ("console", "intake", "notifications", "journey")},
-        }
-        self.env.pop("EDIH_DATABASE_URL", None)
-        self.settings = Settings(**{k[5:].lower(): v for k, v in self.env.items()
-                                    if k.startswith("EDIH_") and not k.startswith("EDIH_TEST")})
-        self.process: subprocess.Popen[str] | None = None
-        self.output: list[str] = []
-
-    def edih(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "edih.cli", *args], env=self.env,
-                              capture_output=True, text=True, timeout=120)
-
-    def up(self, timeout: float = 180) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "edih.cli", "up"], env=self.env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-            if "The EDIH platform is running" in line:
-                return
-            if time.monotonic() > deadline:
-                break
-        raise AssertionError("edih up did not come up:\n" + "".join(self.output[-40:]) + self.logs())
-
-    def down(self) -> None:
-        if self.process is None:
-            return
-        result = self.edih("down")
-        assert result.returncode == 0, result.stderr
-        self.process.wait(60)
-        self.process = None
-
-    def logs(self) -> str:
-        text = []
-        for log in sorted((self.data_dir / "logs").glob("*.log")):
-            text.append(f"\n--- {log.name}\n" + log.read_text(errors="replace")[-3000:])
-        return "".join(text)
+from tests.support.running_stack import RunningStack
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[RunningStack]:
     running = RunningStack(tmp_path / "edih")
-    running.up()
     try:
+        running.up()
         yield running
     finally:
-        if running.process is not None:
-            running.process.terminate()
-            running.process.wait(60)
+        running.stop()
 
 
 def mails(stack: RunningStack) -> list[mailbox.MaildirMessage]:

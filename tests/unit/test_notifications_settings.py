@@ -14,7 +14,8 @@ from services.notifications.app import create_app
 from shared.settings import Settings
 
 PRODUCTION = {
-    "environment": "production", "jwt_secret": "the-hubs-own-key", "console_admin_password": "s3cret",
+    "environment": "production", "jwt_secret": "the-hubs-own-key-of-at-least-32-bytes",
+    "console_admin_password": "s3cret",
     "database_url": "postgresql://edih@db/edih",
 }
 

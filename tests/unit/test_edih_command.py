@@ -1,0 +1,56 @@
+"""What the `edih` command shows a user: the README's "What you see after `make up`" is exactly what
+`edih up` prints with the default settings (start-up, welcome, stop), and `edih token --role admin`
+prints the token alone on its last line of stdout, so `$(edih token | tail -n 1)` works."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edih.stack import Stack, start_line
+from shared.auth import decode_token
+from shared.settings import DEV_SECRET, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_blocks(heading: str) -> list[list[str]]:
+    """The fenced blocks of the README section under `heading`, as lines."""
+    section = ROOT.joinpath("README.md").read_text().split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.splitlines() for block in re.findall(r"```\n(.*?)```", section, re.S)]
+
+
+@pytest.fixture
+def default_stack(monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """The stack as `make up` runs it from the checkout: no EDIH_ settings, the checkout's folder."""
+    for name in [n for n in os.environ if n.startswith("EDIH_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(ROOT)
+    return Stack(Settings())
+
+
+def test_the_readme_shows_what_edih_up_prints(default_stack: Stack):
+    started, stopped = readme_blocks("What you see after `make up`")
+    names = [c.name for c in default_stack.components]
+    assert started[:2] == ["$ make up", ".venv/bin/edih up"]
+    assert started[2:] == [start_line(i, len(names), name) for i, name in enumerate(names, 1)] + (
+        default_stack.welcome_lines())
+    assert stopped == ["stopping ...", *(f"  stopping {name} ..." for name in reversed(names)),
+                       "stopped; data kept in .edih"]
+
+
+def test_edih_token_prints_only_the_token_on_its_last_stdout_line(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDIH_")}
+    result = subprocess.run([sys.executable, "-m", "edih.cli", "token", "--role", "admin"],
+                            env={**env, "EDIH_DATA_DIR": str(tmp_path)}, capture_output=True,
+                            text=True, timeout=60, check=True)
+    token = result.stdout.splitlines()[-1]
+    assert token == result.stdout.strip()  # nothing else on stdout
+    principal = decode_token(Settings(jwt_secret=DEV_SECRET, hub_id="nl-noord"), token)
+    assert (principal.role, principal.subject, principal.hub_id) == ("admin", "local-admin", "nl-noord")
+    assert "Bearer token for local-admin (admin)" in result.stderr
