@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import timedelta
 
@@ -74,5 +75,21 @@ def main(argv: list[str] | None = None) -> int:
     return stack.status()
 
 
+# Commands that run a Temporal client: its Rust runtime's threads can abort CPython's teardown
+# ("PyGILState_Release: thread state ... must be current", temporalio/sdk-python#300), so the
+# process ends without it once their output is flushed.
+TEMPORAL_COMMANDS = frozenset({"journeys"})
+
+
+def run() -> None:
+    """The `edih` console script."""
+    code = main()
+    if TEMPORAL_COMMANDS.intersection(sys.argv[1:2]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -320,20 +320,25 @@ class EventConsumer:
     ) -> str:
         """Run the handler with the inbox row (and `then`) in one transaction: applied or duplicate."""
         started = time.perf_counter()
-        async with self.db.transaction() as session:
-            fresh = await insert_ignoring_duplicates(
-                session,
-                ProcessedEvent,
-                {"consumer": self.group, "event_id": event.id, "processed_at": self.clock.now()},
-                conflict_on=["consumer", "event_id"],
-            )
+        fresh = False
+        try:
+            async with self.db.transaction() as session:
+                fresh = await insert_ignoring_duplicates(
+                    session,
+                    ProcessedEvent,
+                    {"consumer": self.group, "event_id": event.id, "processed_at": self.clock.now()},
+                    conflict_on=["consumer", "event_id"],
+                )
+                if fresh:
+                    await handler(session, event, data)
+                if then is not None:
+                    await then(session)
+        finally:
+            # Failures and refusals are timed too: a handler that hangs before failing shows here.
             if fresh:
-                await handler(session, event, data)
-            if then is not None:
-                await then(session)
+                HANDLER_LATENCY.labels(self.service, name).observe(time.perf_counter() - started)
         if not fresh:
             return "duplicate"
-        HANDLER_LATENCY.labels(self.service, name).observe(time.perf_counter() - started)
         self.on_commit()
         return "applied"
 

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from shared.settings import Settings
 from workflows.worker import connect_temporal
@@ -60,9 +61,19 @@ async def list_journeys(client: Client, query: str, limit: int = 1000) -> list[J
 
 async def print_journeys(settings: Settings, stage: str | None, region: str | None,
                          advisor: str | None, overdue: bool, limit: int = 1000) -> int:
-    client = await connect_temporal(settings)
     query = visibility_query(settings.hub_id, stage, region, advisor, overdue)
-    rows = await list_journeys(client, query, limit)
+    try:
+        client = await connect_temporal(settings)
+    except RuntimeError as error:  # the SDK's failed connect
+        print(f"cannot reach Temporal at {settings.temporal_address}: {error}", file=sys.stderr)
+        return 1
+    try:
+        rows = await list_journeys(client, query, limit)
+    except RPCError as error:
+        hint = (" (register the journey's search attributes: `edih up` does, a cluster's operator runs"
+                " `temporal operator search-attribute create`)" if "search attribute" in str(error) else "")
+        print(f"Temporal refused the listing: {error}{hint}", file=sys.stderr)
+        return 1
     print(f"{'company':<38} {'stage':<20} {'region':<10} {'advisor':<10} overdue")
     for row in rows:
         print(f"{row.company_id:<38} {row.stage:<20} {row.region:<10} {row.advisor:<10} "

@@ -9,6 +9,7 @@ The owners of services (training) do not exist yet: the test plays them on the b
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -24,7 +25,6 @@ from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from edih.cli import main as edih
 from edih.infra import free_port, start_process, stop_process
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.base import EventData
@@ -152,7 +152,7 @@ async def outbox(settings: Settings) -> list[CloudEvent]:
 
 
 async def test_a_killed_worker_resumes_the_journey_with_nothing_lost_or_repeated(
-    service, producer, journey_settings, capsys, monkeypatch
+    service, producer, journey_settings
 ):
     settings = journey_settings
     client = await Client.connect(settings.temporal_address, data_converter=DATA_CONVERTER)
@@ -198,13 +198,12 @@ async def test_a_killed_worker_resumes_the_journey_with_nothing_lost_or_repeated
     await publish(producer, settings, "intake-completed", interviewed(company))
     view = await view_when(lambda v: v.stage == "in_services", "plan released into services")
 
-    # Listed by stage and region through Temporal's visibility.
-    monkeypatch.setenv("EDIH_TEMPORAL_ADDRESS", settings.temporal_address)
-
+    # Listed by stage and region through Temporal's visibility, by the command a user runs.
     async def listed() -> bool:
-        capsys.readouterr()
-        await edih_async(["journeys", "list", "--stage", "in_services", "--region", "friesland"])
-        return company in capsys.readouterr().out
+        code, out = await edih_command(settings, "journeys", "list", "--stage", "in_services",
+                                       "--region", "friesland")
+        assert code == 0, out
+        return company in out
 
     await eventually(listed, timeout=30, message="journey listed by stage and region")
 
@@ -237,9 +236,14 @@ async def test_a_killed_worker_resumes_the_journey_with_nothing_lost_or_repeated
     ]
 
 
-async def edih_async(argv: list[str]) -> int:
-    """`edih` as a user runs it (it starts its own event loop, so run it in a thread)."""
+async def edih_command(settings: Settings, *argv: str) -> tuple[int, str]:
+    """`edih <argv>` run as a user runs it, in its own process: exit code and output."""
     import asyncio
 
-    return await asyncio.to_thread(edih, argv)
-
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edih.cli", *argv, cwd=ROOT,
+        env={**os.environ, "EDIH_TEMPORAL_ADDRESS": settings.temporal_address},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()

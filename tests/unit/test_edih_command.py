@@ -1,6 +1,7 @@
 """What the `edih` command shows a user: the README's "What you see after `make up`" is exactly what
 `edih up` prints with the default settings (start-up, welcome, stop), and `edih token --role admin`
-prints the token alone on its last line of stdout, so `$(edih token | tail -n 1)` works."""
+prints the token alone on its last line of stdout, so `$(edih token | tail -n 1)` works; `edih journeys
+list` says in one line when Temporal cannot be reached."""
 
 from __future__ import annotations
 
@@ -54,3 +55,16 @@ def test_edih_token_prints_only_the_token_on_its_last_stdout_line(tmp_path: Path
     principal = decode_token(Settings(jwt_secret=DEV_SECRET, hub_id="nl-noord"), token)
     assert (principal.role, principal.subject, principal.hub_id) == ("admin", "local-admin", "nl-noord")
     assert "Bearer token for local-admin (admin)" in result.stderr
+
+
+def test_edih_journeys_list_says_when_temporal_cannot_be_reached(tmp_path: Path):
+    from edih.infra import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDIH_")}
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    result = subprocess.run([sys.executable, "-m", "edih.cli", "journeys", "list"],
+                            env={**env, "EDIH_DATA_DIR": str(tmp_path), "EDIH_TEMPORAL_ADDRESS": address},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"cannot reach Temporal at {address}")
+    assert "Traceback" not in result.stderr
