@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -128,8 +129,23 @@ async def settings(
         broker_check_interval_seconds=0.5,
         business_hours_enabled=False,
     )
+    await _delete_topics(tansu.bootstrap, prefix)
     if database_url:
         await _drop_schemas(database_url, prefix)
+
+
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the test's topics: the session's broker keeps every topic in memory, and every admin
+    client and relay check reads the metadata of all of them, so thousands of leftovers slow every
+    later test."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
 
 
 async def _drop_schemas(url: str, prefix: str) -> None:
