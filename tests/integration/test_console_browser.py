@@ -19,7 +19,8 @@ from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
 from shared.kafka import make_broker
 from shared.settings import Settings
-from tests.support.browser import CHROMIUM_ARGS, served
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.served import served
 from tests.support.waiting import eventually
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

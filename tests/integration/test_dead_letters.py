@@ -14,12 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edih.cli import main as edih
-from edih.infra import free_port
 from shared.auth import Role, issue_token
 from shared.contracts import CloudEvent
 from shared.contracts.intake import CompanyRegistered
@@ -35,6 +33,7 @@ from tests.support.consumers import (
     publishing_service,
     record_company,
 )
+from tests.support.served import served
 from tests.support.waiting import eventually
 
 
@@ -133,27 +132,6 @@ async def test_only_an_admin_sees_and_retries_dead_letters(service, settings):
         assert (await client.get("/admin/dead-letters")).status_code == 401
         missing = await client.post("/admin/dead-letters/999/retry", headers=auth(settings))
         assert missing.status_code == 404
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """`app` served by uvicorn on a free loopback port, in this event loop."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False))
-    task = asyncio.create_task(server.serve())
-
-    async def listening() -> bool:
-        if task.done():
-            task.result()  # surfaces the error of a server that failed to start
-        return server.started
-
-    await eventually(listening, message="service listening")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
 
 
 async def test_edih_dead_letters_lists_and_retries_through_the_service(

@@ -17,7 +17,8 @@ from shared.auth import issue_token
 from shared.settings import Settings
 from tests.integration.test_intake_api import registration
 from tests.integration.test_intake_assessments_api import T0_ANSWERS
-from tests.support.browser import CHROMIUM_ARGS, served
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.served import served
 
 PHONE = {"width": 390, "height": 844}
 # T0_ANSWERS as scored by hand (tests/integration/test_intake_assessments_api.py), as the page shows them.

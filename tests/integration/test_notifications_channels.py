@@ -10,11 +10,11 @@ import hashlib
 import hmac
 import json
 import uuid
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from edih.infra import free_port
@@ -30,6 +30,7 @@ from tests.integration.test_notifications_delivery import (
     run_notifications,
 )
 from tests.integration.test_notifications_timing import with_status
+from tests.support.served import served
 from tests.support.waiting import eventually
 
 # The stand-ins of the delivery tests: a real SMTP server and the recipients endpoints.
@@ -57,8 +58,7 @@ class Receiver:
     calls: list[Call] = field(default_factory=list)
     refused: int = 0
     failures: int = 0
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _serving: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
     def url(self) -> str:
@@ -77,19 +77,10 @@ class Receiver:
                                    await request.body()))
             return Response(status_code=204)
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        await eventually(self._started, timeout=10, interval=0.02, message="webhook receiver started")
-
-    async def _started(self) -> bool:
-        return self._server is not None and self._server.started
+        await self._serving.enter_async_context(served(app, "webhook receiver", self.port))
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server = None
+        await self._serving.aclose()
 
     async def received(self, count: int = 1) -> list[Call]:
         async def enough() -> list[Call]:

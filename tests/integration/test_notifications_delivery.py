@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiosmtpd.controller import Controller
 from fastapi import Depends, FastAPI, HTTPException
@@ -33,6 +32,7 @@ from shared.contracts.notifications import NotificationRequested, RecipientRef
 from shared.inbox import ProcessedEvent
 from shared.service import ServiceContext
 from shared.settings import Settings
+from tests.support.served import served
 from tests.support.waiting import eventually
 
 
@@ -86,8 +86,7 @@ class Intake:
     advisors: dict[str, dict[str, str]] = field(default_factory=dict)
     unavailable: set[str] = field(default_factory=set)
     lookups: int = 0
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _serving: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
     def url(self) -> str:
@@ -119,20 +118,10 @@ class Intake:
         return app
 
     async def start(self) -> None:
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        await eventually(self._started, timeout=10, interval=0.02, message="intake stand-in started")
-
-    async def _started(self) -> bool:
-        return self._server is not None and self._server.started
+        await self._serving.enter_async_context(served(self.app(), "intake stand-in", self.port))
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server = None
+        await self._serving.aclose()
 
 
 @dataclass

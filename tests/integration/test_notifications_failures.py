@@ -5,18 +5,14 @@ message at once."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from edih.infra import free_port
 from services.console.app import create_app as create_console
 from services.console.auth import hash_password
 from services.console.models import StaffAccount
@@ -24,6 +20,7 @@ from shared.settings import Settings
 from tests.integration import test_notifications_delivery as support
 from tests.integration.test_notifications_delivery import published, run_notifications
 from tests.integration.test_notifications_timing import with_status
+from tests.support.served import served
 from tests.support.waiting import eventually
 
 # The stand-ins of the delivery tests: intake's recipients endpoint, and a real SMTP server (here
@@ -47,26 +44,6 @@ class RefusingMailServer(support.MailServer):
 @pytest.fixture
 def mail() -> RefusingMailServer:
     return RefusingMailServer()
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """`app` with its lifespan, on a real port of loopback; yields its URL."""
-    port = free_port()
-    async with app.router.lifespan_context(app):
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="off"))
-        task = asyncio.create_task(server.serve())
-
-        async def started() -> bool:
-            return server.started
-
-        await eventually(started, timeout=10, interval=0.02, message="server started")
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await task
 
 
 @pytest.fixture
