@@ -24,12 +24,13 @@ from shared.contracts import derived_event_id
 from shared.contracts.base import EventData
 from shared.contracts.journey import JourneyStageChanged
 from shared.contracts.notifications import NotificationRequested, RecipientRef
-from shared.contracts.services import ServiceRequested
+from shared.contracts.services import ServiceCancellationRequested, ServiceRequested
 from shared.service import ServiceContext
 from workflows.models import (
     BusinessDeadline,
     LinkRequest,
     NotificationCommand,
+    ServiceCancellationCommand,
     ServiceCommand,
     StageChangeCommand,
 )
@@ -46,7 +47,7 @@ class JourneyActivities:
     def all(self) -> list[Callable[..., Any]]:
         """Every activity of the journey, for the worker."""
         return [self.request_notification, self.publish_stage_change, self.request_service,
-                self.business_deadline, self.questionnaire_link]
+                self.request_service_cancellation, self.business_deadline, self.questionnaire_link]
 
     @activity.defn
     async def request_notification(self, command: NotificationCommand) -> str:
@@ -94,6 +95,18 @@ class JourneyActivities:
             purpose=item.purpose,
         )
         return await self._write("service-requested", data, to=command.owner)
+
+    @activity.defn
+    async def request_service_cancellation(self, command: ServiceCancellationCommand) -> str:
+        """Tell the owning service that staff cancelled a planned item; returns the event id."""
+        data = ServiceCancellationRequested(
+            hub_id=command.hub_id,
+            company_id=command.company_id,
+            plan_item_id=command.item_id,
+            reason=command.reason,
+            actor=command.actor,
+        )
+        return await self._write("service-cancellation-requested", data, to=command.owner)
 
     @activity.defn
     async def business_deadline(self, request: BusinessDeadline) -> datetime:

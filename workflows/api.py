@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ValidationError
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -88,9 +89,12 @@ async def act_on_journey(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no staff action {action!r}; one of {known}")
     update, model = ACTIONS[action]
     try:
-        request: BaseModel = model.model_validate({**body, "actor": principal.subject})
+        request = model.model_validate({**body, "actor": principal.subject})
     except ValidationError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.errors(include_url=False)) from None
+        raise RequestValidationError(error.errors(include_url=False)) from None
+    if not request.reason.strip():
+        raise RequestValidationError([{"loc": ("body", "reason"), "msg": "a staff action needs a reason",
+                                       "type": "missing"}])
     handle = await _journey(temporal, company_id)
     view = await _query(handle, company_id)
     if principal.role == "advisor" and view.region not in principal.regions:
@@ -99,3 +103,12 @@ async def act_on_journey(
         return await handle.execute_update(update, request)  # type: ignore[no-any-return]
     except WorkflowUpdateFailedError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error.cause or error)) from None
+    except RPCError as error:
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            # The journey ended and its workflow completed after keeping it open a while.
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"the journey of company {company_id} has ended ({view.stage}) and is archived; "
+                "it cannot change any more",
+            ) from None
+        raise

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         LogEntry,
         NotificationCommand,
         PlannedItem,
+        ServiceCancellationCommand,
         ServiceCommand,
         Stage,
         StageChange,
@@ -51,6 +52,10 @@ with workflow.unsafe.imports_passed_through():
 PATCH = "journey-orchestration"
 # Invitations and reminders carry a link to the questionnaire (journeys recorded before do not).
 LINK_PATCH = "questionnaire-links"
+# Staff actions follow through as facts do: held facts released, a stage's own timers only, its
+# next step taken, a reopened journey made whole, messages sent again under ids of their own, the
+# owner told of a cancelled item (journeys recorded before keep their old behaviour).
+STAFF_PATCH = "staff-follow-through"
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 SYSTEM = "system"
 
@@ -72,6 +77,17 @@ FOLLOW_UP_TIMERS = ("follow-up-",)
 INTAKE_OVERDUE = "intake not scheduled"
 QUESTIONNAIRE_OVERDUE = "questionnaire not answered"
 FOLLOW_UP_OVERDUE = "closed without follow-up"
+# The timers an open stage keeps (by name prefix) and what is overdue while they run; entering
+# another stage stops the rest and resolves what they were overdue for.
+STAGE_TIMERS: dict[str, tuple[str, ...]] = {
+    "registered": ("intake-alert", *QUESTIONNAIRE_TIMERS),
+    "intake_scheduled": QUESTIONNAIRE_TIMERS,
+    "follow_up_due": FOLLOW_UP_TIMERS,
+}
+OVERDUE_TIMERS: dict[str, tuple[str, ...]] = {
+    INTAKE_OVERDUE: ("intake-alert",),
+    QUESTIONNAIRE_OVERDUE: QUESTIONNAIRE_TIMERS,
+}
 
 
 class Effects:
@@ -79,9 +95,15 @@ class Effects:
         self.state = state
         self.policy = policy
         self.orchestrating = True
+        self.follow_through = True
         self.finished = False
 
     # Facts.
+
+    async def take_pending(self) -> None:
+        """Apply the facts taken so far, in arrival order."""
+        while self.state.pending:
+            await self.take(self.state.pending.pop(0))
 
     async def take(self, fact: Fact) -> None:
         """Apply, hold or refuse `fact`; every applied fact may release held ones, in order."""
@@ -93,9 +115,10 @@ class Effects:
             self._note(f"refused {fact.name}", reason)
         else:
             await self._apply(fact)
-            await self._release_held()
+            await self.release_held()
 
-    async def _release_held(self) -> None:
+    async def release_held(self) -> None:
+        """Apply (or refuse) every held fact whose prerequisite has come, in arrival order."""
         released = True
         while released:
             released = False
@@ -190,16 +213,51 @@ class Effects:
     async def end_item(
         self, item_id: str, outcome: str, value: Decimal | None, reason: str, actor: str
     ) -> None:
-        item = next(i for i in self.state.items if i.item_id == item_id)
+        s = self.state
+        item = next(i for i in s.items if i.item_id == item_id)
         item.status = "completed" if outcome == "completed" else "cancelled"
-        item.value_eur = value
+        item.value_eur = value if outcome == "completed" or not self.follow_through else None
         item.ended_at = workflow.now()
         item.end_reason = reason
         if actor == SYSTEM:
             self._note(f"item {item_id} {item.status}", reason)
-        following = next_stage_after_item(self.state)
+        elif item.owner is not None and self.follow_through:
+            # Staff cancelled what a service delivers: that service must stop.
+            await workflow.execute_activity_method(
+                JourneyActivities.request_service_cancellation,
+                ServiceCancellationCommand(company_id=s.company_id, hub_id=s.hub_id, owner=item.owner,
+                                           item_id=item_id, reason=reason, actor=actor),
+                activity_id=f"service-cancel-{item_id}",
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
+        following = next_stage_after_item(s)
         if following is not None:
-            await self.move_to(following, "every planned service has ended")
+            await self.move_to(following, "every planned service has ended",
+                               actor if self.follow_through else SYSTEM)
+
+    async def staff_move(self, stage: Stage, reason: str, actor: str) -> None:
+        """A move by hand: the stage, a reopened journey made whole, and what the stage does at once
+        (a plan goes on into its services, a completed follow-up closes, ended services make the
+        follow-up due)."""
+        s = self.state
+        reopening = s.stage in ENDED and stage not in ENDED
+        await self.move_to(stage, reason, actor)
+        if not self.follow_through:
+            return
+        if reopening:
+            self.finished = False
+            s.closed_without_follow_up = False
+            self._resolve(FOLLOW_UP_OVERDUE)
+        if stage not in ("follow_up_completed", "closed"):
+            s.t1_assessment_id = None  # a T1 recorded before no longer counts
+        if stage == "plan_agreed":
+            await self.move_to("in_services", "the agreed plan's services go on", actor)
+        elif stage == "follow_up_completed":
+            await self.move_to("closed", "follow-up completed", actor)
+        following = next_stage_after_item(s)
+        if following is not None:
+            await self.move_to(following, "every planned service has ended", actor)
+        self.publish_search_attributes()
 
     # Stages.
 
@@ -259,6 +317,12 @@ class Effects:
         s = self.state
         entered_at = s.history[-1].at
         self.cancel_timers("end")
+        if self.follow_through and stage not in ENDED:
+            kept = STAGE_TIMERS.get(stage, ())
+            timers.cancel_timers_except(s, kept)
+            for overdue, prefixes in OVERDUE_TIMERS.items():
+                if not set(prefixes) & set(kept):
+                    self._resolve(overdue)
         if stage in ENDED:
             self.cancel_timers("")
             s.paused_remaining = None
@@ -336,6 +400,10 @@ class Effects:
         s = self.state
         workflow_id = workflow.info().workflow_id
         at = workflow.now()
+        rounds = s.message_rounds[key] = s.message_rounds.get(key, 0) + 1
+        if rounds > 1 and self.follow_through:
+            key = f"{key}-{rounds}"  # sent again (its stage entered again): an id of its own
+            activity_id = None
         await workflow.execute_activity_method(
             JourneyActivities.request_notification,
             NotificationCommand(

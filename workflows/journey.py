@@ -12,6 +12,7 @@ or firing a timer live in `workflows.effects`. Code here must stay deterministic
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -19,7 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.effects import PATCH, Effects
+    from workflows.effects import PATCH, STAFF_PATCH, Effects
     from workflows.models import (
         Fact,
         ItemAction,
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         JourneyView,
         LogEntry,
         NextTimer,
+        PausedTimer,
         Reassignment,
         StaffAction,
         StageMove,
@@ -51,9 +53,20 @@ class CompanyJourney:
 
     @workflow.run
     async def run(self, start: JourneyStart) -> None:
-        # Journeys started before the orchestration (welcome only) replay without its commands.
+        # Journeys started before the orchestration (welcome only) replay without its commands, and
+        # those started before staff actions followed through replay without that.
         self._fx.orchestrating = workflow.patched(PATCH)
-        # Facts that came with the end are still looked at (and refused, logged).
+        self._fx.follow_through = self._fx.orchestrating and workflow.patched(STAFF_PATCH)
+        while True:
+            await self._live()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            # A staff move may have reopened the journey while the last handlers finished.
+            if self._fx.finished and not self._state.pending:
+                return
+
+    async def _live(self) -> None:
+        """Apply facts and fire timers until the journey has ended and its keeping time is over.
+        Facts that came with the end are still looked at (and refused, logged)."""
         while not self._fx.finished or self._state.pending:
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -70,10 +83,8 @@ class CompanyJourney:
                 except TimeoutError:
                     pass
             async with self._lock:
-                while self._state.pending:
-                    await self._fx.take(self._state.pending.pop(0))
+                await self._fx.take_pending()
                 await self._fx.fire_due_timers()
-        await workflow.wait_condition(workflow.all_handlers_finished)
 
     def _woken(self, timers: dict[str, datetime]) -> bool:
         # A staff action that sets, moves or stops a timer wakes the loop to wait anew.
@@ -118,6 +129,8 @@ class CompanyJourney:
             items=s.items,
             next_timer=NextTimer(name=first[0], due_at=first[1]) if first else None,
             paused=s.paused_remaining is not None,
+            paused_timers=[PausedTimer(name=name, remaining=left) for left, name in
+                           sorted((left, name) for name, left in (s.paused_remaining or {}).items())],
             overdue=s.overdue,
             closed_without_follow_up=s.closed_without_follow_up,
             held=s.held,
@@ -126,8 +139,9 @@ class CompanyJourney:
             busy=self._lock.locked(),
         )
 
-    # Staff actions. Each validator refuses with the reason and changes nothing; the handler checks
-    # again under the lock (a fact may have moved the journey since) and logs who and why.
+    # Staff actions. Each validator refuses with the reason and changes nothing; the handler first
+    # applies the facts that came before it (an action never overtakes them), checks again under the
+    # lock, logs who and why, acts, and releases the facts the action was a prerequisite of.
 
     def _refuse(self, action: str, request: StaffAction, **details: object) -> None:
         if not request.actor.strip():
@@ -138,19 +152,28 @@ class CompanyJourney:
         if why is not None:
             raise ApplicationError(why, non_retryable=True)
 
-    def _log(self, request: StaffAction, action: str) -> None:
-        self._state.log.append(
-            LogEntry(at=workflow.now(), actor=request.actor, action=action, reason=request.reason)
-        )
+    async def _act(
+        self, action: str, request: StaffAction, note: Callable[[], str],
+        effect: Callable[[], Awaitable[None] | None], **details: object,
+    ) -> JourneyView:
+        async with self._lock:
+            if self._fx.follow_through:
+                await self._fx.take_pending()
+            self._refuse(action, request, **details)
+            self._state.log.append(
+                LogEntry(at=workflow.now(), actor=request.actor, action=note(), reason=request.reason)
+            )
+            done = effect()
+            if done is not None:
+                await done
+            if self._fx.follow_through:
+                await self._fx.release_held()
+        return self.state()
 
     @workflow.update
     async def pause(self, request: StaffAction) -> JourneyView:
         """Stop every timer; each keeps the time it still had to run."""
-        async with self._lock:
-            self._refuse("pause", request)
-            self._log(request, "paused")
-            self._fx.pause()
-        return self.state()
+        return await self._act("pause", request, lambda: "paused", self._fx.pause)
 
     @pause.validator
     def _validate_pause(self, request: StaffAction) -> None:
@@ -159,11 +182,7 @@ class CompanyJourney:
     @workflow.update
     async def resume(self, request: StaffAction) -> JourneyView:
         """Run the timers again with the time each had left."""
-        async with self._lock:
-            self._refuse("resume", request)
-            self._log(request, "resumed")
-            self._fx.resume()
-        return self.state()
+        return await self._act("resume", request, lambda: "resumed", self._fx.resume)
 
     @resume.validator
     def _validate_resume(self, request: StaffAction) -> None:
@@ -171,12 +190,14 @@ class CompanyJourney:
 
     @workflow.update
     async def reassign_advisor(self, request: Reassignment) -> JourneyView:
-        async with self._lock:
-            self._refuse("reassign", request, advisor_id=request.advisor_id)
-            self._log(request, f"advisor {self._state.advisor_id or 'none'} -> {request.advisor_id}")
+        def reassign() -> None:
             self._state.advisor_id = request.advisor_id
             self._fx.publish_search_attributes()
-        return self.state()
+
+        def note() -> str:
+            return f"advisor {self._state.advisor_id or 'none'} -> {request.advisor_id}"
+
+        return await self._act("reassign", request, note, reassign, advisor_id=request.advisor_id)
 
     @reassign_advisor.validator
     def _validate_reassign(self, request: Reassignment) -> None:
@@ -184,12 +205,12 @@ class CompanyJourney:
 
     @workflow.update
     async def cancel_item(self, request: ItemAction) -> JourneyView:
-        """Cancel a planned item, whoever delivers it."""
-        async with self._lock:
-            self._refuse("cancel-item", request, item_id=request.item_id)
-            self._log(request, f"cancelled item {request.item_id}")
-            await self._fx.end_item(request.item_id, "cancelled", None, request.reason, request.actor)
-        return self.state()
+        """Cancel a planned item, whoever delivers it (its owning service is told to stop)."""
+        return await self._act(
+            "cancel-item", request, lambda: f"cancelled item {request.item_id}",
+            lambda: self._fx.end_item(request.item_id, "cancelled", None, request.reason, request.actor),
+            item_id=request.item_id,
+        )
 
     @cancel_item.validator
     def _validate_cancel_item(self, request: ItemAction) -> None:
@@ -198,14 +219,12 @@ class CompanyJourney:
     @workflow.update
     async def record_item(self, request: ItemOutcome) -> JourneyView:
         """Complete (with its value) or cancel an item staff deliver, such as test-before-invest."""
-        details = {"item_id": request.item_id, "outcome": request.outcome, "value_eur": request.value_eur}
-        async with self._lock:
-            self._refuse("record-item", request, **details)
-            self._log(request, f"{request.outcome} item {request.item_id}")
-            await self._fx.end_item(
-                request.item_id, request.outcome, request.value_eur, request.reason, request.actor
-            )
-        return self.state()
+        return await self._act(
+            "record-item", request, lambda: f"{request.outcome} item {request.item_id}",
+            lambda: self._fx.end_item(request.item_id, request.outcome, request.value_eur, request.reason,
+                                      request.actor),
+            item_id=request.item_id, outcome=request.outcome, value_eur=request.value_eur,
+        )
 
     @record_item.validator
     def _validate_record_item(self, request: ItemOutcome) -> None:
@@ -214,11 +233,8 @@ class CompanyJourney:
 
     @workflow.update
     async def withdraw(self, request: StaffAction) -> JourneyView:
-        async with self._lock:
-            self._refuse("withdraw", request)
-            self._log(request, "withdrew the company")
-            await self._fx.move_to("withdrawn", request.reason, request.actor)
-        return self.state()
+        return await self._act("withdraw", request, lambda: "withdrew the company",
+                               lambda: self._fx.move_to("withdrawn", request.reason, request.actor))
 
     @withdraw.validator
     def _validate_withdraw(self, request: StaffAction) -> None:
@@ -226,11 +242,8 @@ class CompanyJourney:
 
     @workflow.update
     async def close(self, request: StaffAction) -> JourneyView:
-        async with self._lock:
-            self._refuse("close", request)
-            self._log(request, "closed the journey")
-            await self._fx.move_to("closed", request.reason, request.actor)
-        return self.state()
+        return await self._act("close", request, lambda: "closed the journey",
+                               lambda: self._fx.move_to("closed", request.reason, request.actor))
 
     @close.validator
     def _validate_close(self, request: StaffAction) -> None:
@@ -238,15 +251,13 @@ class CompanyJourney:
 
     @workflow.update
     async def move_to_stage(self, request: StageMove) -> JourneyView:
-        """Move the journey to any stage by hand (the reason is mandatory); the new stage's timers
-        start afresh, an ended journey can be reopened."""
-        async with self._lock:
-            self._refuse("move", request, stage=request.stage)
-            self._log(request, f"moved the journey to {request.stage}")
-            await self._fx.move_to(request.stage, request.reason, request.actor)
-        return self.state()
+        """Move the journey to any stage by hand (the reason is mandatory): the new stage's timers
+        start afresh and what it does at once follows; an ended journey can be reopened."""
+        return await self._act(
+            "move", request, lambda: f"moved the journey to {request.stage}",
+            lambda: self._fx.staff_move(request.stage, request.reason, request.actor), stage=request.stage,
+        )
 
     @move_to_stage.validator
     def _validate_move(self, request: StageMove) -> None:
         self._refuse("move", request, stage=request.stage)
-

@@ -137,6 +137,9 @@ class JourneyState(BaseModel):
     follow_up_deadline: datetime | None = None
     # Facts taken but not yet applied: carried over a continue-as-new with the rest.
     pending: list[Fact] = Field(default_factory=list)
+    # How often each message was requested: a message sent again when a stage is entered again
+    # gets an id of its own (`<key>-2`, ...), so the outbox and notifications do not drop it.
+    message_rounds: dict[str, int] = Field(default_factory=dict)
 
 
 class JourneyStart(BaseModel):
@@ -179,6 +182,17 @@ class ServiceCommand(BaseModel):
     hub_id: str
     owner: str
     item: PlannedItem
+
+
+class ServiceCancellationCommand(BaseModel):
+    """Input of the request_service_cancellation activity: staff cancelled an item its owner delivers."""
+
+    company_id: str
+    hub_id: str
+    owner: str
+    item_id: str
+    reason: str
+    actor: str
 
 
 class LinkRequest(BaseModel):
@@ -227,6 +241,13 @@ class NextTimer(BaseModel):
     due_at: datetime
 
 
+class PausedTimer(BaseModel):
+    """A timer of a paused journey: the time it still has to run once resumed."""
+
+    name: str
+    remaining: timedelta
+
+
 class JourneyView(BaseModel):
     """The answer of the `state` query and of GET /journeys/{company_id}."""
 
@@ -243,6 +264,9 @@ class JourneyView(BaseModel):
     items: list[PlannedItem] = Field(default_factory=list)
     next_timer: NextTimer | None = None
     paused: bool = False
+    paused_timers: list[PausedTimer] = Field(
+        default_factory=list, description="While paused: each timer and the time it has left."
+    )
     overdue: list[str] = Field(default_factory=list)
     closed_without_follow_up: bool = False
     held: list[HeldFact] = Field(default_factory=list)

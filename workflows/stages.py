@@ -132,6 +132,8 @@ def refusal(state: JourneyState, action: str, **details: object) -> str | None:
         target = details["stage"]
         if target == stage:
             return f"the journey is already {stage}"
+        if target in ("plan_agreed", "in_services") and state.plan_id is None:
+            return f"no plan has been agreed yet, so there are no services for {target} (intake agrees plans)"
         return None
     if stage in ENDED:
         return f"the journey has ended ({stage})"

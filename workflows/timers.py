@@ -26,6 +26,13 @@ def cancel_timers(state: JourneyState, *prefixes: str) -> None:
             del table[name]
 
 
+def cancel_timers_except(state: JourneyState, kept: tuple[str, ...]) -> None:
+    """Cancel every timer whose name starts with none of `kept`."""
+    for table in (state.timers, state.paused_remaining or {}):
+        for name in [n for n in table if not n.startswith(kept)]:
+            del table[name]
+
+
 def pause(state: JourneyState, now: datetime) -> None:
     state.paused_remaining = {name: max(due - now, timedelta(0)) for name, due in state.timers.items()}
     state.timers = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import delete
 from sqlmodel import SQLModel, func, select
+from temporalio.client import WorkflowExecutionStatus
 
 from edih.infra import free_port
 from shared.auth import issue_token
@@ -68,11 +69,20 @@ class Journey:
 
 
 @pytest.fixture
-async def journey(settings: Settings, temporal_address: str) -> AsyncIterator[Journey]:
+def journey_overrides() -> dict[str, object]:
+    """Settings a test changes for its journey service (parametrize to set them)."""
+    return {}
+
+
+@pytest.fixture
+async def journey(
+    settings: Settings, temporal_address: str, journey_overrides: dict[str, object]
+) -> AsyncIterator[Journey]:
     settings = settings.model_copy(
         # No intake runs here: a questionnaire invitation goes without its link at the first failure.
         update={"temporal_address": temporal_address, "temporal_task_queue": f"q-{uuid.uuid4().hex}",
-                "journey_link_attempts": 1, "intake_url": f"http://127.0.0.1:{free_port()}"}
+                "journey_link_attempts": 1, "intake_url": f"http://127.0.0.1:{free_port()}",
+                **journey_overrides}
     )
     app = create_app(settings)
     token = issue_token(settings, "advisor@edih.local", "advisor")
@@ -230,3 +240,30 @@ async def test_staff_act_on_a_journey_over_http_and_a_refusal_says_why(journey):
     assert [(e["actor"], e["action"], e["reason"]) for e in view["log"] if e["actor"] != "system"] == [
         ("8", "paused", "holiday")
     ]
+
+
+@pytest.mark.parametrize("journey_overrides", [{"journey_keep_after_end": timedelta(seconds=1)}])
+async def test_a_staff_action_needs_a_reason_and_an_archived_journey_says_it_cannot_change(journey):
+    company_id = str(uuid.uuid4())
+    await journey.publish("edih.intake.events", registration(company_id).to_bytes(), company_id)
+    await eventually(lambda: journey.view(company_id), timeout=30, message="journey opened")
+    admin = {"Authorization": "Bearer " + issue_token(journey.settings, "1", "admin")}
+    blank = await journey.http.post(f"/journeys/{company_id}/pause", json={"reason": "  "}, headers=admin)
+    assert (blank.status_code, blank.json()["message"]) == (422, "reason: a staff action needs a reason")
+
+    withdrawn = await journey.http.post(f"/journeys/{company_id}/withdraw", json={"reason": "no time"},
+                                        headers=admin)
+    assert withdrawn.status_code == 200 and withdrawn.json()["stage"] == "withdrawn"
+    client = await journey.app.state.temporal.client()
+
+    async def archived() -> bool:
+        description = await client.get_workflow_handle(workflow_id(company_id)).describe()
+        return description.status == WorkflowExecutionStatus.COMPLETED
+
+    await eventually(archived, timeout=30, message="workflow completed after its keeping time")
+    late = await journey.http.post(f"/journeys/{company_id}/move",
+                                   json={"stage": "registered", "reason": "came back"}, headers=admin)
+    assert late.status_code == 409
+    assert late.json()["detail"] == (f"the journey of company {company_id} has ended (withdrawn) and is "
+                                     "archived; it cannot change any more")
+    assert (await journey.view(company_id) or {}).get("stage") == "withdrawn"  # still readable

@@ -2,9 +2,12 @@
 nondeterminism error: a change to the workflow that would break running journeys fails here.
 
 The histories: `journey-v1-registered` from the first version (before the orchestration patch);
-for v2 (the orchestration) and v3 (with questionnaire links), `finished` (a whole journey, workflow
-completed) and `running` (waitlisted, admitted, a held plan, paused and resumed, services open).
-`python -m tests.replay.record` made the v2 and v3 ones.
+for v2 (the orchestration), v3 (with questionnaire links) and v4 (staff actions that follow
+through), `finished` (a whole journey, workflow completed) and `running` (waitlisted, admitted, a
+held plan, paused and resumed, services open); for v4 also `staff` (moves, reassignment, a cancelled
+item, a refused fact, closed without follow-up and reopened, intake down, closed by staff) and
+`continued` (the second run of a paused journey that continued as new while facts came in).
+`python -m tests.replay.record` made the v2, v3 and v4 ones.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def test_the_recorded_histories_are_there():
     assert {p.stem for p in HISTORIES} >= {
         "journey-v1-registered", "journey-v2-finished", "journey-v2-running",
         "journey-v3-finished", "journey-v3-running",
+        "journey-v4-finished", "journey-v4-running", "journey-v4-staff", "journey-v4-continued",
     }
 
 

@@ -96,6 +96,10 @@ class Journeys:
     async def now(self) -> datetime:
         return await self.env.get_current_time()
 
+    async def act(self, company_id: str, update: Any, request: Any) -> JourneyView:
+        """A staff action (a workflow update), as the journey API runs it."""
+        return await self.handle(company_id).execute_update(update, request)  # type: ignore[no-any-return]
+
     async def publish(self, name: str, data: EventData, sender: str = "intake") -> CloudEvent:
         """Hand a fact to the bridge as the consumer would, and wait until the journey applied it."""
         before = 0 if name == "company-registered" else (await self.state(data.company_id)).applied_facts

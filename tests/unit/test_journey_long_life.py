@@ -10,11 +10,13 @@ import pytest
 
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.base import EventData
+from shared.contracts.notifications import NotificationSent
 from tests.support.journeys import (
     AT,
     DAY,
     MINUTE,
     Journeys,
+    interviewed,
     logged,
     minute,
     plan,
@@ -22,12 +24,14 @@ from tests.support.journeys import (
     scheduled,
 )
 from tests.support.waiting import eventually
+from workflows.journey import CompanyJourney
+from workflows.models import StaffAction
 
 
-async def signal(journeys: Journeys, name: str, data: EventData) -> CloudEvent:
+async def signal(journeys: Journeys, name: str, data: EventData, sender: str = "intake") -> CloudEvent:
     """Hand a fact to the bridge without querying the journey: the test server leaves a query sent
     to a run that is continuing as new unanswered, and then stops skipping time."""
-    event = build_event(name, data, sender="intake", at=AT)[1]
+    event = build_event(name, data, sender=sender, at=AT)[1]
     await journeys.bridge.handlers()[name](None, event, data)
     return event
 
@@ -61,3 +65,36 @@ async def test_a_journey_continues_as_new_with_its_state(journeys):
     view = await journeys.sleep(company, admitted_at + 7 * DAY + MINUTE - await journeys.now())
     assert logged(view, "requested questionnaire-reminder") == [minute(admitted_at + 7 * DAY)]
     assert view.stage == "intake_scheduled"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"journey_history_threshold": 25}])
+async def test_a_paused_journey_continues_as_new_paused_and_takes_the_facts_that_come_meanwhile(journeys):
+    company = str(uuid.uuid4())
+    await journeys.publish("company-registered", registered(company))
+    view = await journeys.act(company, CompanyJourney.pause, StaffAction(actor="staff-3", reason="holiday"))
+    paused_at, admitted_at = view.log[-1].at, view.history[0].at
+
+    # A burst of facts, sent without waiting: some arrive while the run continues as new.
+    for n in range(8):
+        await signal(journeys, "notification-sent", NotificationSent(
+            hub_id="nl-noord", company_id=company, notification_id=f"n-{n}", message_type="welcome",
+            channel="email", sent_at=AT), sender="notifications")
+    await signal(journeys, "intake-scheduled", scheduled(company))
+    await signal(journeys, "intake-completed", interviewed(company))
+
+    async def continued() -> bool:
+        description = await journeys.handle(company).describe()
+        return description.run_id != description.raw_description.workflow_execution_info.first_run_id
+
+    await eventually(continued, message="continued as new")
+    view = await journeys.settled(company, taken=11)
+    assert view.applied_facts == 11
+    assert (view.stage, view.held, view.paused) == ("intake_scheduled", [], True)
+    left = {t.name: t.remaining for t in view.paused_timers}
+    assert left["questionnaire-reminder-1"] == admitted_at + 7 * DAY - paused_at
+
+    view = await journeys.act(company, CompanyJourney.resume, StaffAction(actor="staff-3", reason="back"))
+    resumed_at = view.log[-1].at
+    view = await journeys.sleep(company, left["questionnaire-reminder-1"] + MINUTE)
+    assert logged(view, "requested questionnaire-reminder") == [
+        minute(resumed_at + left["questionnaire-reminder-1"])]

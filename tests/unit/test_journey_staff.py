@@ -124,8 +124,9 @@ async def test_items_are_cancelled_and_recorded_by_staff_and_the_last_end_makes_
         ("p-training", "cancelled", "course full"),
         ("p-test_before_invest", "cancelled", "not needed after all"),
     ]
+    # The staff member whose action ended the last item moved the journey on.
     assert [(c.to_stage, c.actor, c.reason) for c in view.history][-1] == (
-        "follow_up_due", "system", "every planned service has ended"
+        "follow_up_due", "staff-4", "every planned service has ended"
     )
     view = await journeys.handle(company).execute_update(
         CompanyJourney.reassign_advisor, Reassignment(actor="staff-1", reason="leave", advisor_id="23")
