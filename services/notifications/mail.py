@@ -135,6 +135,9 @@ def permanent_reason(error: aiosmtplib.SMTPException) -> str | None:
         return None
     if isinstance(error, aiosmtplib.SMTPNotSupported):
         return f"the mail server cannot take this message: {error}"
+    if type(error) is aiosmtplib.SMTPException and "STARTTLS" in str(error):
+        # EDIH_SMTP_STARTTLS asks for it and the server does not offer it: only settings can fix it.
+        return f"the mail server offers no STARTTLS: {error}"
     return None
 
 

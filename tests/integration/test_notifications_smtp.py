@@ -134,3 +134,13 @@ async def test_a_refused_login_fails_the_message_at_once(settings, intake, ca, c
                                  smtp_ca_file=ca_file)
     assert row["attempts"] == 1 and "535" in row["last_error"] and arrived == []
     assert set(accounts.logins) == {(USER, True)}, "tried (each method the server offers), over TLS"
+
+
+async def test_a_server_without_starttls_gets_no_password_and_fails_the_message_at_once(settings, intake):
+    # EDIH_SMTP_STARTTLS asks for STARTTLS; this server does not offer it: only settings can fix that.
+    accounts = Accounts()
+    row, arrived = await welcome(settings, MailServer(authenticator=accounts, auth_require_tls=False),
+                                 intake, "failed", smtp_starttls=True, smtp_username=USER,
+                                 smtp_password=PASSWORD)
+    assert row["attempts"] == 1 and "STARTTLS" in row["last_error"] and arrived == []
+    assert accounts.logins == [], "no password sent in the clear"

@@ -92,6 +92,8 @@ FINAL, TEMPORARY = True, False
     pytest.param(aiosmtplib.SMTPHeloError(501, "bad hostname"), FINAL, id="helo-501"),
     pytest.param(aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server"), FINAL,
                  id="smtputf8-not-offered"),
+    pytest.param(aiosmtplib.SMTPException("SMTP STARTTLS extension not supported by server."), FINAL,
+                 id="starttls-not-offered"),
     pytest.param(refused(450), TEMPORARY, id="recipient-450"),
     pytest.param(refused(550, 451), TEMPORARY, id="one-recipient-only-delayed"),
     pytest.param(aiosmtplib.SMTPSenderRefused(451, "try again later", "noreply@edih-noord.nl"), TEMPORARY,
