@@ -1,11 +1,11 @@
 """One attempt at one delivery over its channel: the e-mail to the recipient, or the webhook post.
 
-For an e-mail it checks the opt-out of a non-essential message (`Skipped`), resolves the recipient
-with the owning service (one the owner no longer knows after erasing the company's contacts:
-`Cancelled`), renders the template in their language (with a signed unsubscribe link where the
-message is non-essential) and hands it to the SMTP server. For a webhook it renders the Dutch text
-and posts the signed payload. Errors are raised for the sender to record; those in
-`PERMANENT_ERRORS` no retry can fix."""
+For an e-mail it resolves the recipient with the owning service (one the owner no longer knows after
+erasing the company's contacts: `Cancelled`), checks the opt-out of a non-essential message by the
+person resolved now (the digest of their address: `Skipped`), renders the template in their
+language (with a signed unsubscribe link where the message is non-essential) and hands it to the
+SMTP server. For a webhook it renders the Dutch text and posts the signed payload. Errors are
+raised for the sender to record; those in `PERMANENT_ERRORS` no retry can fix."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from services.notifications import domain, unsubscribe, webhooks
+from services.notifications import domain, opt_outs, unsubscribe, webhooks
 from services.notifications.mail import Mailer, PermanentMailError, compose, hub_name
-from services.notifications.models import ContactErasure, Delivery, OptOut, Status
+from services.notifications.models import ContactErasure, Delivery, Status
 from services.notifications.recipients import RecipientDirectory, RecipientGone, RecipientUnknown
 from services.notifications.rendering import RenderError, Templates
 from shared.clock import Clock
@@ -73,8 +73,6 @@ class Dispatcher:
         ref = RecipientRef(service=delivery.recipient_service, kind=delivery.recipient_kind,
                            id=delivery.recipient_ref_id)
         optional = domain.policy(delivery.message_type, delivery.urgency).may_opt_out
-        if optional and await self.opted_out(ref):
-            raise Skipped("the recipient opted out of non-essential messages")
         try:
             recipient = await self.directory.resolve(ref)
         except RecipientGone as gone:
@@ -84,9 +82,14 @@ class Dispatcher:
         language = domain.choose_language(recipient.language)
         link = None
         if optional:
+            # The opt-out is the person's: the one at the address the reference resolves to now.
+            digest = domain.address_digest(self.ctx.settings.jwt_secret, recipient.email or "")
+            if opt_out := await self.opt_out(ref, digest):
+                raise Skipped(f"the recipient opted out of non-essential messages (opt-out {opt_out})")
             token = unsubscribe.issue(
                 self.ctx.settings, ref, company_id=delivery.company_id, language=language,
                 notification_id=delivery.notification_id, now=self.real_clock.now(),
+                address_digest=digest, region=delivery.region,
             )
             link = unsubscribe.link(self.ctx.settings, token)
         message = compose(
@@ -130,12 +133,8 @@ class Dispatcher:
                 )
             )
 
-    async def opted_out(self, ref: RecipientRef) -> bool:
+    async def opt_out(self, ref: RecipientRef, address_digest: str) -> int | None:
+        """The id of an opt-out holding back non-essential messages to `ref` at this address."""
         async with self.ctx.db.reading() as session:
-            found = await session.execute(
-                select(OptOut.id).where(
-                    col(OptOut.recipient_service) == ref.service, col(OptOut.recipient_kind) == ref.kind,
-                    col(OptOut.recipient_ref_id) == ref.id,
-                )
-            )
-            return found.first() is not None
+            found = await opt_outs.holding_back(session, ref, address_digest)
+            return found[0].id if found else None

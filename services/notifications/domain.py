@@ -1,6 +1,7 @@
 """Pure rules of notifications: language, how each message type goes out (`MESSAGE_POLICIES`: at
 once or in business hours, essential or open to opt-out, counted in the daily reminder cap or not),
-when it goes (business hours and the cap), how retries back off and when they stop.
+when it goes (business hours and the cap), how retries back off and when they stop; the keyed
+digest that ties an opt-out to a person's address.
 
 No I/O here: the hub calendar is handed in (its holidays are library data), and so are the counts
 of reminders a company already has on each day.
@@ -8,6 +9,8 @@ of reminders a company already has on each day.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -190,3 +193,12 @@ def scrub_personal_data(text: str | None) -> str | None:
     if text is None:
         return None
     return _EMAIL.sub("[erased]", text)
+
+
+def address_digest(key: str, email: str) -> str:
+    """The keyed digest of an e-mail address an opt-out keeps instead of the address: hex
+    HMAC-SHA256 with `key` (the hub's signing key) over the address trimmed and in lower case, so
+    `Anna@Example.nl` is the same person as `anna@example.nl`. Without the key no one can tell
+    whose address it is, not even by trying likely addresses."""
+    normalised = email.strip().lower()
+    return hmac.new(key.encode(), normalised.encode(), hashlib.sha256).hexdigest()

@@ -1,5 +1,5 @@
 """Event handlers of notifications: a requested notification becomes pending deliveries; an erasure
-removes the contacts' personal data from the delivery log and is remembered.
+removes the contacts' personal data from the delivery log and the opt-outs and is remembered.
 
 Each handler runs in the consumer's transaction together with its inbox row. A notification id
 seen before (the same command again, or a new command repeating an old request) changes nothing,
@@ -16,7 +16,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from services.notifications import domain, webhooks
+from services.notifications import domain, opt_outs, webhooks
 from services.notifications.models import ContactErasure, Delivery, DeliveryAttempt
 from shared.contracts import CloudEvent, derived_event_id
 from shared.contracts.intake import ContactsErased
@@ -116,8 +116,9 @@ async def erase_contacts(
     session: AsyncSession, ctx: ServiceContext, data: ContactsErased, owner: str
 ) -> None:
     """Clear the company's contacts' addresses and any address in error texts; cancel what is
-    still pending to them (there is no one left to resolve); remember the erasure, so that a later
-    message to a contact `owner` no longer knows is cancelled too."""
+    still pending to them (there is no one left to resolve); drop the address digests of their
+    opt-outs; remember the erasure, so that a later message to a contact `owner` no longer knows is
+    cancelled too."""
     now, company_id = ctx.clock.now(), data.company_id
     await insert_ignoring_duplicates(
         session, ContactErasure,
@@ -143,6 +144,7 @@ async def erase_contacts(
     ).scalars().all()
     for attempt in attempts:
         attempt.error = domain.scrub_personal_data(attempt.error)
+    await opt_outs.forget_people(session, company_id, owner, now)
     await session.flush()
 
 

@@ -1,12 +1,14 @@
 """Notifications' tables: the delivery log (one row per message and destination, with its attempts),
-the opt-outs of non-essential messages (by recipient reference, no personal data) and the companies
-whose contacts were erased."""
+the opt-outs of non-essential messages (by recipient reference and a keyed digest of the person's
+address, with their undoing) and the companies whose contacts were erased; and what staff see and
+send of them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import StringConstraints
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -105,22 +107,81 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = None
 
 
+OptOutScope = Literal["person", "role"]
+# active: it applies (to its person, or to the role); withdrawn: undone by the person or by staff;
+# erased: its person's contacts were erased, so it applies to no one (but stays as a fact).
+OptOutStatus = Literal["active", "withdrawn", "erased"]
+WithdrawalSource = Literal["resubscribe-link", "staff"]
+# `applies_to` of an opt-out recorded before opt-outs knew their person: the whole role.
+WHOLE_ROLE = "role"
+
+
 class OptOut(SQLModel, table=True):
-    """A recipient who opted out of non-essential messages, by reference (no personal data)."""
+    """A recipient who opted out of non-essential messages, by reference, and the person it belongs
+    to by a keyed digest of their address (no address is kept).
+
+    `applies_to` is what the opt-out is in force for: the address digest of the person
+    (`domain.address_digest`), or `WHOLE_ROLE` for one recorded before opt-outs knew their person;
+    None once it is withdrawn or its person erased. Unique with the reference, so one person (or
+    role) has at most one opt-out in force, while the withdrawn ones stay as the history.
+    """
 
     __tablename__ = "opt_outs"
-    __table_args__ = (UniqueConstraint("recipient_service", "recipient_kind", "recipient_ref_id"),)
+    __table_args__ = (
+        UniqueConstraint("recipient_service", "recipient_kind", "recipient_ref_id", "applies_to",
+                         name="uq_opt_outs_in_force"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     hub_id: str
     company_id: str = Field(index=True)
+    # The region of the message whose link was used: advisors see the opt-outs of their regions.
+    region: str | None = Field(default=None, index=True)
     recipient_service: str
     recipient_kind: str
     recipient_ref_id: str
+    scope: str = "person"
+    applies_to: str | None = None
     opted_out_at: datetime = Field(sa_type=UTCDateTime)
     source: str = "unsubscribe-link"
     # The message whose link was used, for the record.
     notification_id: str | None = None
+    # The undo: when, by whom (a staff member; None for the person), how and why.
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_by: str | None = None
+    withdrawal_source: str | None = None
+    withdrawal_reason: str | None = None
+    # The message whose unsubscribe link led the person to the page they undid it on.
+    withdrawal_notification_id: str | None = None
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OptOutPublic(SQLModel):
+    """What staff see of an opt-out (never the address digest)."""
+
+    id: int
+    company_id: str
+    region: str | None
+    recipient_service: str
+    recipient_kind: str
+    recipient_ref_id: str
+    scope: OptOutScope
+    status: OptOutStatus
+    opted_out_at: datetime
+    source: str
+    notification_id: str | None
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    withdrawal_source: WithdrawalSource | None
+    withdrawal_reason: str | None
+    withdrawal_notification_id: str | None
+    erased_at: datetime | None
+
+
+class OptOutWithdrawal(SQLModel):
+    """Staff undo an opt-out: why (mandatory, kept with it)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
 class ContactErasure(SQLModel, table=True):

@@ -1,9 +1,15 @@
-"""Unsubscribe links: a signed, expiring token naming the recipient by reference.
+"""The links of opt-outs: a signed, expiring token to unsubscribe, and one to undo it.
 
-The token is a JWT signed with the hub's key, with `purpose: unsubscribe` so that neither a staff
-token nor any other signed link can stand in for it (and it carries no role, so it opens no API).
-It holds references only (owning service, kind, id, company), never an address. Expiry is real
-time, like every token's, also in a demo running on a fixed clock.
+Both are JWTs signed with the hub's key, each with its own `purpose` (`unsubscribe`, `resubscribe`),
+so that neither a staff token nor the other link can stand in for one (and they carry no role, so
+they open no API). Expiry is real time, like every token's, also in a demo running on a fixed clock.
+
+An unsubscribe link, in a non-essential message, names the recipient by reference (owning service,
+kind, id, company), the keyed digest of the address the message went to (`domain.address_digest`:
+never the address) and the message's region. A link sent before opt-outs knew their person has
+neither: `address_digest` is None, and the opt-out takes them from the delivery log. A resubscribe
+link, on the page that confirms an opt-out, carries the same claims, with the person the opt-out
+was recorded for.
 """
 
 from __future__ import annotations
@@ -18,24 +24,30 @@ from shared.contracts.notifications import RecipientRef
 from shared.settings import Settings
 
 PURPOSE = "unsubscribe"
+RESUBSCRIBE = "resubscribe"
 
 
 @dataclass(frozen=True)
 class UnsubscribeRequest:
-    """What a valid token says: who opts out, about which company, in which language to answer."""
+    """What a valid link says: whose opt-out (by reference, and the person by address digest, or
+    `models.WHOLE_ROLE` in a resubscribe link undoing an opt-out of the role), about which company and
+    region, in which language to answer, through which message's link."""
 
     recipient: RecipientRef
     company_id: str
     language: str
     notification_id: str | None
+    address_digest: str | None = None
+    region: str | None = None
 
 
 def issue(
     settings: Settings, recipient: RecipientRef, *, company_id: str, language: str,
-    notification_id: str, now: datetime,
+    notification_id: str | None, now: datetime, address_digest: str, region: str | None,
+    purpose: str = PURPOSE,
 ) -> str:
     claims = {
-        "purpose": PURPOSE,
+        "purpose": purpose,
         "hub": settings.hub_id,
         "svc": recipient.service,
         "kind": recipient.kind,
@@ -43,20 +55,23 @@ def issue(
         "cid": company_id,
         "lang": language,
         "nid": notification_id,
+        "adr": address_digest,
+        "reg": region,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(days=settings.notification_unsubscribe_ttl_days)).timestamp()),
     }
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
-def read(settings: Settings, token: str) -> UnsubscribeRequest:
-    """The request a valid token carries; raises jwt.InvalidTokenError for any other token."""
+def read(settings: Settings, token: str, purpose: str = PURPOSE) -> UnsubscribeRequest:
+    """The request a valid link of `purpose` carries; raises jwt.InvalidTokenError for any other
+    token."""
     claims = jwt.decode(
         token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
         options={"require": ["purpose", "exp", "svc", "kind", "rid", "cid"]},
     )
-    if claims["purpose"] != PURPOSE:
-        raise jwt.InvalidTokenError("not an unsubscribe link")
+    if claims["purpose"] != purpose:
+        raise jwt.InvalidTokenError(f"not a {purpose} link")
     if claims.get("hub") != settings.hub_id:
         raise jwt.InvalidTokenError("a link of another hub")
     return UnsubscribeRequest(
@@ -64,10 +79,33 @@ def read(settings: Settings, token: str) -> UnsubscribeRequest:
         company_id=claims["cid"],
         language=claims.get("lang", "nl"),
         notification_id=claims.get("nid"),
+        address_digest=claims.get("adr"),
+        region=claims.get("reg"),
+    )
+
+
+def resubscribe_token(
+    settings: Settings, request: UnsubscribeRequest, *, person: str, region: str | None, now: datetime
+) -> str:
+    """The token of the link that undoes the opt-out `request` recorded, for `person` (an address
+    digest, or `WHOLE_ROLE`) in `region`."""
+    return issue(
+        settings, request.recipient, company_id=request.company_id, language=request.language,
+        notification_id=request.notification_id, now=now, address_digest=person, region=region,
+        purpose=RESUBSCRIBE,
     )
 
 
 def link(settings: Settings, token: str) -> str:
     """The public URL of the unsubscribe page for `token`."""
+    return _url(settings, "unsubscribe", token)
+
+
+def resubscribe_link(settings: Settings, token: str) -> str:
+    """The public URL that undoes an opt-out with `token`."""
+    return _url(settings, "resubscribe", token)
+
+
+def _url(settings: Settings, path: str, token: str) -> str:
     base = (settings.notification_public_url or settings.url_of("notifications")).rstrip("/")
-    return f"{base}/unsubscribe?{urlencode({'token': token})}"
+    return f"{base}/{path}?{urlencode({'token': token})}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -169,11 +169,26 @@ class Notifications:
 
     async def log(self, role: str, regions: list[str] | None = None, **params: str) -> list[dict[str, Any]]:
         """`GET /deliveries` as a staff member with `role` (and, for an advisor, `regions`)."""
-        token = issue_token(self.settings, "staff@edih.local", role, regions=regions)  # type: ignore[arg-type]
-        response = await self.http.get("/deliveries", params=params,
-                                       headers={"Authorization": f"Bearer {token}"})
+        return await self.staff_list("/deliveries", role, regions, **params)
+
+    async def opt_outs(
+        self, role: str = "admin", regions: list[str] | None = None, **params: str
+    ) -> list[dict[str, Any]]:
+        """`GET /opt-outs` as a staff member with `role` (and, for an advisor, `regions`)."""
+        return await self.staff_list("/opt-outs", role, regions, **params)
+
+    async def staff_list(
+        self, path: str, role: str, regions: list[str] | None, **params: str
+    ) -> list[dict[str, Any]]:
+        response = await self.http.get(path, params=params, headers=self.staff(role, regions))
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
+
+    def staff(self, role: str, regions: list[str] | None = None,
+              subject: str = "staff@edih.local") -> dict[str, str]:
+        """The headers of a staff member's request."""
+        token = issue_token(self.settings, subject, role, regions=regions)  # type: ignore[arg-type]
+        return {"Authorization": f"Bearer {token}"}
 
     async def delivery(self, company_id: str) -> dict[str, Any]:
         (only,) = await self.deliveries(company_id)
@@ -405,18 +420,27 @@ async def test_advisors_see_the_deliveries_of_their_regions_only(running, notifi
     for company_id in companies.values():
         await eventually(lambda c=company_id: _sent(notifications, c), message="each welcome sent")
 
+    await seen_by_region(notifications.log, *companies.values())
+
+
+async def seen_by_region(
+    listing: Callable[..., Awaitable[list[dict[str, Any]]]], drenthe: str, friesland: str, unknown: str
+) -> None:
+    """What `listing(role, regions, **params)` shows each kind of staff member of three companies:
+    in Drenthe, in Friesland and of no region. An advisor sees their regions' only; a row without a
+    region is for administrators and viewers."""
+
     def companies_in(rows: list[dict[str, Any]]) -> set[str]:
         return {row["company_id"] for row in rows}
 
-    drenthe, friesland, unknown = companies.values()
-    assert companies_in(await notifications.log("advisor", ["drenthe"])) == {drenthe}
-    assert (await notifications.log("advisor", ["drenthe"], company_id=drenthe))[0]["region"] == "drenthe"
-    assert await notifications.log("advisor", ["drenthe"], company_id=friesland) == []
-    assert await notifications.log("advisor", ["drenthe"], company_id=unknown) == []
-    assert companies_in(await notifications.log("advisor", ["drenthe", "friesland"])) == {drenthe, friesland}
-    assert await notifications.log("advisor", []) == []
+    assert companies_in(await listing("advisor", ["drenthe"])) == {drenthe}
+    assert {row["region"] for row in await listing("advisor", ["drenthe"], company_id=drenthe)} == {"drenthe"}
+    assert await listing("advisor", ["drenthe"], company_id=friesland) == []
+    assert await listing("advisor", ["drenthe"], company_id=unknown) == []
+    assert companies_in(await listing("advisor", ["drenthe", "friesland"])) == {drenthe, friesland}
+    assert await listing("advisor", []) == []
     for role in ("admin", "viewer"):
-        assert companies_in(await notifications.log(role)) == {drenthe, friesland, unknown}
+        assert companies_in(await listing(role)) == {drenthe, friesland, unknown}
 
 
 async def _sent(notifications: Notifications, company_id: str) -> dict[str, Any] | None:
