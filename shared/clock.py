@@ -2,7 +2,8 @@
 
 Services never call `datetime.now()` themselves: they take a `Clock` from their settings, so a test
 or a demo can set any moment. `HubCalendar` answers "is this business time" and "when is the next
-business moment" in the hub's timezone (Europe/Amsterdam by default).
+business moment" in the hub's timezone (Europe/Amsterdam by default). `MONTHS` names the months
+in the hub's languages, for dates written out to people.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from shared.settings import Settings
 # `holidays` lists Good Friday for NL, but it is not a general day off in the Netherlands (and the
 # package has moved it between categories across versions, hence the exact pin).
 NOT_A_DAY_OFF = frozenset({"Good Friday"})
+
+# The month names of the languages people read the hub's mail and pages in, January first.
+MONTHS: dict[str, tuple[str, ...]] = {
+    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+           "oktober", "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+}
 
 
 class Clock(Protocol):

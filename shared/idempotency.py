@@ -3,7 +3,9 @@
 The first response to a key is stored in the same transaction as the write it answers; the same key
 with the same request returns that response again, and with another request is refused (422). A
 stored response names the company it is about, so that erasing a company's personal data also
-forgets the responses that held it (`forget`).
+forgets the responses that held it (`forget`). A write that arrives in another shape than its JSON
+request (a posted HTML form) names its key and payload itself, so it is recognised as the same
+request.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -31,6 +34,15 @@ Work = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
 Subject = Callable[[Any], str | None]
 
 
+class _FromRequest(Enum):
+    HEADER = "the request's Idempotency-Key header"
+
+
+# The default key: the request's own header (an explicit None means the write has no key).
+FROM_HEADER: Final = _FromRequest.HEADER
+Key = str | None | Literal[_FromRequest.HEADER]
+
+
 class StoredResponse(SQLModel, table=True):
     """The first response given to an idempotency key."""
 
@@ -44,30 +56,34 @@ class StoredResponse(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
-async def _fingerprint(request: Request) -> str:
+async def _fingerprint(request: Request, payload: bytes | None) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.url.path}\n".encode())
-    digest.update(await request.body())
+    digest.update(await request.body() if payload is None else payload)
     return digest.hexdigest()
 
 
 async def run_idempotent(
-    db: Database, clock: Clock, request: Request, work: Work, subject: Subject | None = None
+    db: Database, clock: Clock, request: Request, work: Work, subject: Subject | None = None, *,
+    key: Key = FROM_HEADER, payload: bytes | None = None,
 ) -> JSONResponse:
     """Run `work` in one transaction, answering a repeated `Idempotency-Key` from the store.
 
     `work` returns (status code, JSON body) or raises HTTPException (which is not stored, so a
     retry after an error is evaluated afresh). `subject` names the company the stored response is
-    about (default: the request's `company_id` path parameter).
+    about (default: the request's `company_id` path parameter). `key` (default: the request's
+    header; None for none) and `payload` (default: the request's body) stand in for the request's
+    own when the write came in another shape; the fingerprint is the method, the path and the payload.
     """
-    key = request.headers.get(HEADER)
+    if key is FROM_HEADER:
+        key = request.headers.get(HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise HTTPException(422, f"{HEADER} must be 1 to 200 characters")
     if key is None:
         async with db.transaction() as session:
             status_code, body = await work(session)
         return JSONResponse(body, status_code=status_code)
-    fingerprint = await _fingerprint(request)
+    fingerprint = await _fingerprint(request, payload)
     try:
         async with db.transaction() as session:
             stored = await session.get(StoredResponse, key)

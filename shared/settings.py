@@ -2,6 +2,7 @@
 
 One `Settings` object describes one deployment of one hub. Every service takes it as an argument
 (never a module global), so tests build their own with other ports, databases and clocks.
+`hub_name` is the hub's name as the companies read it, on mail and on pages.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -297,6 +299,11 @@ class Settings(BaseSettings):
     # (intake_url when unset).
     intake_questionnaire_link_ttl_days: int = Field(42, ge=1)
     intake_public_url: str | None = None
+
+
+def hub_name(settings: Settings) -> str:
+    """The hub's name as its mail signs and its pages show it: the display name of `mail_from`."""
+    return parseaddr(settings.mail_from)[0] or "EDIH"
 
 
 def _env(field: str) -> str:

@@ -1,5 +1,6 @@
 """The cohort rules, without I/O: which NACE codes are manufacturing (section C), which quota pool a
-region belongs to, the status a new registration gets, and which exits free a place.
+region belongs to, the status a new registration gets, which exits free a place, and why a company
+does not take part in the programme (it left, or holds no place).
 
 NACE codes arrive as a section letter ("C"), a division with optional group and class ("25.62"),
 both ("C25.62"), or the Dutch SBI spelling ("2562", "25621", whose first two digits are the NACE
@@ -10,11 +11,13 @@ divisions 10 to 33) and from the letter otherwise; a letter that contradicts the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from shared.contracts.intake import CohortStatus
 
 Exit = Literal["withdrawn", "not_eligible", "referred_out"]
+# Why a company does not take part in the programme (see `programme_problem`).
+ProgrammeProblem = Literal["left", "not_admitted"]
 
 # NACE Rev. 2: section letter -> its divisions (inclusive ranges).
 _SECTIONS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -84,3 +87,22 @@ def exit_frees_place(exit_: Exit, *, plan_agreed: bool) -> bool:
     if exit_ == "referred_out":
         return True
     return not plan_agreed
+
+
+class Member(Protocol):
+    """What `programme_problem` reads of a company."""
+
+    @property
+    def exit_status(self) -> str | None: ...
+    @property
+    def cohort_status(self) -> str: ...
+
+
+def programme_problem(company: Member) -> ProgrammeProblem | None:
+    """Why `company` does not take part in the programme: it has `left` (an exit is recorded), or
+    it holds no place (`not_admitted`: waitlisted or outside the cohort). None when it takes part."""
+    if company.exit_status is not None:
+        return "left"
+    if company.cohort_status != "admitted":
+        return "not_admitted"
+    return None

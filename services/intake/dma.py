@@ -1,5 +1,6 @@
 """The EU digital maturity assessment (SME module), without I/O: the versioned questionnaire data,
-checking a set of answers, and scoring it by the platform's v1 rule (see `../shared/DOMAIN.md`).
+checking a set of answers, scoring it by the platform's v1 rule (see `../shared/DOMAIN.md`), and
+the order of the stages (the T1 follows the T0).
 
 The v1 rule: every question scores 0-10 (checkboxes: ticked / items x 10; 0-5 ratings: sum /
 (items x 5) x 10; no / partially / yes: 0 / 0.5 / 1 each, summed / items x 10; Q1: a business area
@@ -13,6 +14,7 @@ decimal (half away from zero for a negative delta), and the band is read from th
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -20,7 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from shared.contracts.intake import Band
+from shared.contracts.intake import AssessmentStage, Band
 
 QuestionType = Literal["invested_planned", "checkbox", "rating", "no_partially_yes"]
 DIMENSIONS = (
@@ -180,3 +182,9 @@ def band(overall: Fraction) -> Band:
     """The band of an overall score, read from the score rounded to one decimal."""
     shown = rounded(overall)
     return next((name for limit, name in _BANDS if shown <= limit), "advanced")
+
+
+def needs_t0_first(stage: AssessmentStage, assessed: Container[str]) -> bool:
+    """Whether an assessment of `stage` must wait for the T0, given the stages `assessed` so far:
+    the follow-up (T1) measures the change since the first assessment, so it comes after it."""
+    return stage == "T1" and "T0" not in assessed

@@ -17,22 +17,21 @@ companies outside the cohort are left alone.
 
 from __future__ import annotations
 
+from typing import cast, get_args
+
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
 
 from services.intake import places
+from services.intake.api.common import company_of
 from services.intake.cohort import Exit
-from services.intake.models import Company
 from shared.contracts import CloudEvent
 from shared.contracts.journey import JourneyStageChanged
 from shared.inbox import Handler, PermanentError
 from shared.service import ServiceContext
 
 TOPICS: list[str] = ["edih.journey.events"]
-# The journey's end stages that are exits of the cohort, by the name intake gives them.
-JOURNEY_EXITS: dict[str, Exit] = {
-    "withdrawn": "withdrawn", "not_eligible": "not_eligible", "referred_out": "referred_out",
-}
+# The journey's end stages that are exits of the cohort: intake's exits, by the same names.
+JOURNEY_EXITS: frozenset[str] = frozenset(get_args(Exit))
 
 
 def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
@@ -41,11 +40,10 @@ def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
     async def on_journey_stage_changed(
         session: AsyncSession, event: CloudEvent, data: JourneyStageChanged
     ) -> None:
-        exit_ = JOURNEY_EXITS.get(data.to_stage)
-        if exit_ is None:
+        if data.to_stage not in JOURNEY_EXITS:
             return
-        query = select(Company).where(Company.id == data.company_id, Company.hub_id == ctx.settings.hub_id)
-        company = (await session.execute(query.with_for_update())).scalar_one_or_none()
+        exit_ = cast(Exit, data.to_stage)
+        company = await company_of(session, ctx, data.company_id, for_update=True)
         if company is None:
             raise PermanentError(f"no company {data.company_id} in hub {ctx.settings.hub_id}")
         if company.exit_status is not None or company.cohort_status == "outside_cohort":

@@ -29,11 +29,12 @@ class Invitation(BaseModel):
 
 
 class LinkProblem(Exception):
-    """A token that opens no questionnaire: `expired`, or `invalid` (forged, or no invitation)."""
+    """A token that opens no questionnaire: `expired`, or `invalid` (forged, or no invitation);
+    its message says which, for the caller."""
 
-    def __init__(self, kind: Literal["invalid", "expired"], detail: str) -> None:
-        super().__init__(detail)
-        self.kind, self.detail = kind, detail
+    def __init__(self, kind: Literal["invalid", "expired"], message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def issue_link_token(ctx: ServiceContext, company_id: str, stage: AssessmentStage) -> tuple[str, datetime]:

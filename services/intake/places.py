@@ -56,8 +56,6 @@ async def place_new_company(ctx: ServiceContext, session: AsyncSession, company:
         company.cohort_status = "outside_cohort"
         return company.cohort_status
     await lock_pool(session, hub_id, pool)
-    # Places that are free while companies wait (the pool grew in the settings) go to them first.
-    await fill_from_waitlist(ctx, session, pool)
     taken = await places_taken(session, hub_id, pool)
     size = ctx.settings.intake_pool_sizes.get(pool, 0)
     company.pool = pool
@@ -96,9 +94,9 @@ async def _free_place(
 ) -> Company | None:
     if not company.holds_place or company.pool is None:
         return None
-    await lock_pool(session, company.hub_id, company.pool)
     if not cohort.exit_frees_place(exit_, plan_agreed=company.plan_agreed_at is not None):
         return None
+    await lock_pool(session, company.hub_id, company.pool)
     company.holds_place = False
     await session.flush()
     admitted = await fill_from_waitlist(ctx, session, company.pool, freed_by=company.id)

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from services.intake import dma
 from services.intake.domain import LANGUAGES, Language
 from services.intake.questionnaire_form import ItemProblem, field_id
+from shared.clock import MONTHS
 
 # Where the pages find their style and script, relative to /questionnaire/{token}, so the
 # pages also work behind a proxy that serves intake under a path prefix.
@@ -179,13 +180,6 @@ NOTICES: dict[NoticeKind, dict[Language, tuple[str, str]]] = {
     },
 }
 
-_MONTHS: dict[Language, tuple[str, ...]] = {
-    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
-}
-
 _templates = Environment(
     loader=PackageLoader("services.intake", "templates"),
     autoescape=select_autoescape(default=True),
@@ -255,7 +249,7 @@ def notice_page(kind: NoticeKind, status_code: int, hub: str, page: Page | None 
 def moment(at: datetime, page: Page) -> str:
     """`at` as the company reads it: "13 april 2026, 11:30" in the hub's timezone."""
     local = at.astimezone(page.zone)
-    return f"{local.day} {_MONTHS[page.language][local.month - 1]} {local.year}, {local:%H:%M}"
+    return f"{local.day} {MONTHS[page.language][local.month - 1]} {local.year}, {local:%H:%M}"
 
 
 def score_text(value: Decimal, language: Language) -> str:
@@ -290,6 +284,6 @@ def _render(
     language = page.language if page else "nl"
     html = _templates.get_template(template).render(
         hub=hub, page=page, lang=language, t=TEXTS[language], texts=TEXTS, languages=LANGUAGES, static=STATIC,
-        field_id=field_id, score_text=score_text, dimension_keys=dma.DIMENSIONS, **context,
+        field_id=field_id, score_text=score_text, **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=HEADERS)

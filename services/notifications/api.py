@@ -22,7 +22,6 @@ from sqlmodel import col, select
 
 from services.notifications import domain, opt_outs, unsubscribe
 from services.notifications.domain import Language
-from services.notifications.mail import hub_name
 from services.notifications.models import (
     AttemptPublic,
     Delivery,
@@ -39,6 +38,7 @@ from shared.clock import SystemClock
 from shared.contracts.notifications import MessageType
 from shared.idempotency import run_idempotent
 from shared.service import ContextDep
+from shared.settings import hub_name
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,14 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from services.notifications import domain, opt_outs, unsubscribe, webhooks
-from services.notifications.mail import Mailer, PermanentMailError, compose, hub_name
+from services.notifications.mail import Mailer, PermanentMailError, compose
 from services.notifications.models import ContactErasure, Delivery, Status
 from services.notifications.recipients import RecipientDirectory, RecipientGone, RecipientUnknown
 from services.notifications.rendering import RenderError, Templates
 from shared.clock import Clock
 from shared.contracts.notifications import RecipientRef
 from shared.service import ServiceContext
+from shared.settings import hub_name
 
 PERMANENT_ERRORS = (RecipientUnknown, PermanentMailError, RenderError, webhooks.PermanentWebhookError)
 

@@ -27,11 +27,6 @@ class PermanentMailError(Exception):
     login): retrying won't help."""
 
 
-def hub_name(settings: Settings) -> str:
-    """The hub's name as its mail signs: the display name of `mail_from`."""
-    return parseaddr(settings.mail_from)[0] or "EDIH"
-
-
 def message_id(settings: Settings, notification_id: str) -> str:
     """`<notification-...@domain>`, the same for every copy of one notification."""
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or f"{settings.hub_id}.edih.invalid"

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, exists, select
 
 from services.intake import dma
 from services.intake.api.common import (
@@ -33,6 +33,7 @@ from services.intake.records import (
 from shared.auth import Principal
 from shared.contracts import derived_event_id
 from shared.contracts.intake import AssessmentCompleted, AssessmentStage, DimensionScores
+from shared.idempotency import FROM_HEADER, Key
 from shared.service import ContextDep, ServiceContext
 
 router = APIRouter(tags=["assessments"])
@@ -65,9 +66,11 @@ async def read_assessments(company_id: str, ctx: ContextDep, staff: StaffReader)
 
 async def submit(
     ctx: ServiceContext, request: Request, company_id: str, stage: AssessmentStage, version: str,
-    answers: Any, *, entered_by: str, staff: Principal | None = None,
+    answers: Any, *, entered_by: str, staff: Principal | None = None, key: Key = FROM_HEADER,
+    payload: bytes | None = None,
 ) -> JSONResponse:
-    """Check, score and store one assessment and publish it; 422 / 409 store nothing."""
+    """Check, score and store one assessment and publish it; 422 / 409 store nothing. `key` and
+    `payload` stand in for the request's `Idempotency-Key` and body (see `write`)."""
     problems = dma.check_answers(answers, version)
     if problems:
         return JSONResponse({"message": "; ".join(problems), "errors": problems},
@@ -81,7 +84,7 @@ async def submit(
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"company {company_id} already has a {stage} assessment"
             )
-        if stage == "T1" and "T0" not in stored:
+        if dma.needs_t0_first(stage, stored):
             raise HTTPException(status.HTTP_409_CONFLICT, "a T1 assessment needs the T0 assessment first")
         scores = dma.score(answers, version)
         assessment = Assessment(
@@ -107,7 +110,7 @@ async def submit(
 
     try:
         # The company's own link has no company_id in its path: the answer is about this company.
-        return await write(ctx, request, work, subject=lambda _body: company_id)
+        return await write(ctx, request, work, subject=lambda _body: company_id, key=key, payload=payload)
     except IntegrityError:
         # Two first submissions of one stage at once: the database kept one.
         raise HTTPException(status.HTTP_409_CONFLICT,
@@ -117,6 +120,12 @@ async def submit(
 async def assessments_of(session: AsyncSession, company_id: str) -> dict[str, Assessment]:
     query = select(Assessment).where(Assessment.company_id == company_id)
     return {a.stage: a for a in (await session.execute(query)).scalars()}
+
+
+async def has_assessment(session: AsyncSession, company_id: str, stage: AssessmentStage) -> bool:
+    """Whether the company has its `stage` assessment (without loading it)."""
+    query = select(exists().where(col(Assessment.company_id) == company_id, col(Assessment.stage) == stage))
+    return bool(await session.scalar(query))
 
 
 def exact_scores(assessment: Assessment) -> dma.Scores:

@@ -1,6 +1,6 @@
 """What intake's routes share: the role dependencies, loading a company and its contacts, the
 public shape of a company, the guard that a company is in the programme, a 422 in the shape of a
-validation error, and the idempotent write."""
+validation error, and the idempotent write. (`company_of` also serves the event handlers.)"""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from services.intake.cohort import programme_problem
 from services.intake.models import Company, CompanyPublic, Contact, ContactPublic
 from services.intake.records import Intake
 from shared.auth import Principal, require
-from shared.idempotency import Subject, Work, run_idempotent
+from shared.idempotency import FROM_HEADER, Key, Subject, Work, run_idempotent
 from shared.service import ServiceContext
 
 StaffWriter = Annotated[Principal, Depends(require("admin", "advisor"))]
@@ -31,16 +32,23 @@ def now_utc(ctx: ServiceContext) -> datetime:
     return ctx.clock.now().astimezone(UTC)
 
 
+async def company_of(
+    session: AsyncSession, ctx: ServiceContext, company_id: str, *, for_update: bool = False
+) -> Company | None:
+    """The company of this hub with `company_id` (its row locked `for_update`), None when there is none."""
+    query = select(Company).where(Company.id == company_id, Company.hub_id == ctx.settings.hub_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def company_or_404(
     session: AsyncSession, ctx: ServiceContext, company_id: str, *, staff: Principal | None = None,
     for_update: bool = False,
 ) -> Company:
     """The company of this hub with `company_id`. For an advisor (`staff`), a company outside its
     regions reads as absent, as in the console."""
-    query = select(Company).where(Company.id == company_id, Company.hub_id == ctx.settings.hub_id)
-    if for_update:
-        query = query.with_for_update()
-    company = (await session.execute(query)).scalar_one_or_none()
+    company = await company_of(session, ctx, company_id, for_update=for_update)
     if company is None or (staff is not None and not may_act_on(staff, company.region)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no company with id {company_id}")
     return company
@@ -53,11 +61,12 @@ def may_act_on(staff: Principal, region: str) -> bool:
 
 def require_in_programme(company: Company) -> None:
     """409 unless the company holds a place and has not left."""
-    if company.exit_status is not None:
+    problem = programme_problem(company)
+    if problem == "left":
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"company {company.id} has left the programme ({company.exit_status})"
         )
-    if company.cohort_status != "admitted":
+    if problem == "not_admitted":
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"company {company.id} is {company.cohort_status}, not admitted"
         )
@@ -91,11 +100,13 @@ def invalid(location: tuple[str, ...], message: str, given: object) -> RequestVa
 
 
 async def write(
-    ctx: ServiceContext, request: Request, work: Work, subject: Subject | None = None
+    ctx: ServiceContext, request: Request, work: Work, subject: Subject | None = None, *,
+    key: Key = FROM_HEADER, payload: bytes | None = None,
 ) -> JSONResponse:
-    """Run a write in one transaction (safe to retry with an `Idempotency-Key`; the stored answer
-    is about `subject`'s company, by default the path's `company_id`), then wake the outbox relay
-    for the events it recorded."""
-    response = await run_idempotent(ctx.db, ctx.clock, request, work, subject=subject)
+    """Run a write in one transaction (safe to retry with an `Idempotency-Key`, or the `key` and
+    `payload` given for it; the stored answer is about `subject`'s company, by default the path's
+    `company_id`), then wake the outbox relay for the events it recorded."""
+    response = await run_idempotent(ctx.db, ctx.clock, request, work, subject=subject, key=key,
+                                    payload=payload)
     ctx.relay.notify()
     return response

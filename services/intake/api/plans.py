@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from services.intake import plan as planning
-from services.intake.api.assessments import assessments_of, exact_scores
+from services.intake.api.assessments import assessments_of, exact_scores, has_assessment
 from services.intake.api.common import (
     StaffReader,
     StaffWriter,
@@ -96,7 +96,7 @@ async def agree_plan(
 async def _missing_for_agreement(session: AsyncSession, company_id: str) -> list[str]:
     """What an agreement still waits for: the T0 assessment and the held intake interview."""
     missing = []
-    if "T0" not in await assessments_of(session, company_id):
+    if not await has_assessment(session, company_id, "T0"):
         missing.append("the T0 assessment")
     intake = await intake_of(session, company_id)
     if intake is None or intake.outcome != "completed":

@@ -50,7 +50,7 @@ def read_link_token(ctx: ServiceContext, token: str) -> links.Invitation:
     try:
         return links.check_link_token(ctx, token)
     except links.LinkProblem as problem:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, problem.detail) from None
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(problem)) from None
 
 
 @staff.post("/companies/{company_id}/questionnaire-link", status_code=201, response_model=Link)
@@ -89,9 +89,9 @@ async def read_questionnaire(
         errors = [{**e, "loc": ("query", "lang")} for e in error.errors(include_url=False)]
         raise RequestValidationError(errors) from None
     invitation = read_link_token(ctx, token)
-    invitee = await questionnaire_page.invitee_of(ctx, invitation)
-    questionnaire = dma.localised(invitation.version, language or invitee.language)
-    return JSONResponse({**questionnaire, "stage": invitation.stage, "company": invitee.name})
+    addressee = await questionnaire_page.addressee_of(ctx, invitation)
+    questionnaire = dma.localised(invitation.version, language or addressee.language)
+    return JSONResponse({**questionnaire, "stage": invitation.stage, "company": addressee.name})
 
 
 @router.post(

@@ -2,6 +2,7 @@
 answered, or a page saying why it opens nothing), and the posted form, submitted through
 `assessments.submit` as a JSON submission would be. The form's hidden submission id is its
 `Idempotency-Key`, so a double submit of the same form is stored once and answered as the first.
+Also who a link is for (`addressee_of`): all the JSON questionnaire shows of the company.
 """
 
 from __future__ import annotations
@@ -11,59 +12,79 @@ import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from email.utils import parseaddr
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
-from starlette.types import Message
 
 from services.intake import dma, domain
 from services.intake import questionnaire_pages as pages
 from services.intake.api.assessments import assessments_of, exact_scores, submit
 from services.intake.api.common import company_or_404, contacts_of
+from services.intake.cohort import ProgrammeProblem, programme_problem
 from services.intake.links import Invitation, LinkProblem, check_link_token
+from services.intake.models import Company
 from services.intake.questionnaire_form import answers_from_form, item_problems
 from services.intake.records import Assessment
-from shared.idempotency import HEADER
 from shared.service import ServiceContext
+from shared.settings import hub_name
 
 # A submission id as the page writes it (a UUID); anything else is submitted without a key.
 _SUBMISSION = re.compile(r"[A-Za-z0-9-]{8,64}")
+# The notice, and its status, of a link whose company does not take part in the programme.
+_NOT_IN_PROGRAMME: dict[ProgrammeProblem, tuple[pages.NoticeKind, int]] = {
+    "left": ("closed", status.HTTP_410_GONE),
+    "not_admitted": ("not_admitted", status.HTTP_409_CONFLICT),
+}
 
 
 @dataclass(frozen=True)
-class Invitee:
-    """The company a link is for, as its pages need it."""
+class Addressee:
+    """The company a link is for, as its questionnaire names it."""
 
     name: str
     language: domain.Language
+
+
+@dataclass(frozen=True)
+class Invitee(Addressee):
+    """The company a link is for, as its pages need it."""
+
     # Why the questionnaire does not open for it, if it does not.
     closed: tuple[pages.NoticeKind, int] | None
     answered: Assessment | None
+
+
+async def addressee_of(ctx: ServiceContext, invitation: Invitation) -> Addressee:
+    """The company of `invitation` (404 when this hub has none) and its contact's language."""
+    async with ctx.db.reading() as session:
+        company, language = await _company_and_language(session, ctx, invitation.company_id)
+    return Addressee(name=company.legal_name, language=language)
 
 
 async def invitee_of(ctx: ServiceContext, invitation: Invitation) -> Invitee:
     """The company of `invitation` (404 when this hub has none), its contact's language, and
     whether its questionnaire of that stage is open, answered or closed."""
     async with ctx.db.reading() as session:
-        company = await company_or_404(session, ctx, invitation.company_id)
-        contacts = await contacts_of(session, [company.id])
+        company, language = await _company_and_language(session, ctx, invitation.company_id)
         stored = await assessments_of(session, company.id)
-    primary = domain.primary_contact(contacts[company.id])
+    problem = programme_problem(company)
     closed: tuple[pages.NoticeKind, int] | None = None
-    if company.exit_status is not None:
-        closed = ("closed", status.HTTP_410_GONE)
-    elif company.cohort_status != "admitted":
-        closed = ("not_admitted", status.HTTP_409_CONFLICT)
-    elif invitation.stage == "T1" and "T0" not in stored:
+    if problem is not None:
+        closed = _NOT_IN_PROGRAMME[problem]
+    elif dma.needs_t0_first(invitation.stage, stored):
         closed = ("needs_t0", status.HTTP_409_CONFLICT)
-    return Invitee(
-        name=company.legal_name, language=primary.language if primary else domain.DEFAULT_LANGUAGE,
-        closed=closed, answered=stored.get(invitation.stage),
-    )
+    return Invitee(name=company.legal_name, language=language, closed=closed,
+                   answered=stored.get(invitation.stage))
+
+
+async def _company_and_language(
+    session: AsyncSession, ctx: ServiceContext, company_id: str
+) -> tuple[Company, domain.Language]:
+    company = await company_or_404(session, ctx, company_id)
+    primary = domain.primary_contact((await contacts_of(session, [company.id]))[company.id])
+    return company, primary.language if primary else domain.DEFAULT_LANGUAGE
 
 
 async def open_link(ctx: ServiceContext, token: str, lang: str | None) -> Response:
@@ -86,10 +107,13 @@ async def answer_form(ctx: ServiceContext, request: Request, token: str) -> Resp
         return opened
     invitation, invitee, page = opened
     answers = answers_from_form(form, invitation.version)
-    keyed = _as_api_request(request, _submission_key(invitation, _text(form, "submission")), answers)
+    # The answers are the payload, as a JSON submission's body: a repeat is recognised by its
+    # answers, whatever else the form held.
+    payload = json.dumps({"answers": answers}, sort_keys=True).encode()
     try:
-        response = await submit(ctx, keyed, invitation.company_id, invitation.stage, invitation.version,
-                                answers, entered_by="company")
+        response = await submit(ctx, request, invitation.company_id, invitation.stage, invitation.version,
+                                answers, entered_by="company",
+                                key=_submission_key(invitation, _text(form, "submission")), payload=payload)
     except HTTPException as refused:
         if refused.status_code not in (status.HTTP_409_CONFLICT, status.HTTP_422_UNPROCESSABLE_CONTENT):
             raise
@@ -116,7 +140,7 @@ async def _open(
 ) -> tuple[Invitation, Invitee, pages.Page] | Response:
     """What a link opens, or the page that says why it opens nothing: an invalid or expired
     link, an unknown company, or a questionnaire that is closed or not open yet."""
-    hub = parseaddr(ctx.settings.mail_from)[0] or "EDIH"
+    hub = hub_name(ctx.settings)
     try:
         invitation = check_link_token(ctx, token)
     except LinkProblem as problem:
@@ -129,7 +153,7 @@ async def _open(
         return pages.notice_page("invalid", status.HTTP_404_NOT_FOUND, hub)
     language = next((known for known in domain.LANGUAGES if known == lang), invitee.language)
     page = pages.Page(token=token, language=language, hub=hub, company=invitee.name, stage=invitation.stage,
-                      zone=ZoneInfo(ctx.settings.business_timezone))
+                      zone=ctx.calendar.timezone)
     if invitee.closed is not None:
         kind, code = invitee.closed
         return pages.notice_page(kind, code, hub, page)
@@ -147,22 +171,6 @@ def _answered_page(page: pages.Page, invitation: Invitation, invitee: Invitee, c
         completed_at=invitee.answered.completed_at,
     )
     return pages.result_page(page, invitation.version, result, just_sent=False, status_code=code)
-
-
-def _as_api_request(request: Request, key: str | None, answers: dict[str, Any]) -> Request:
-    """The form's submission as `submit` takes a JSON one: the answers as the body (so a repeat
-    is recognised by its answers, whatever else the form held) and the submission's key."""
-    body = json.dumps({"answers": answers}, sort_keys=True).encode()
-    replaced = {b"content-type", b"content-length", HEADER.lower().encode()}
-    headers = [(name, value) for name, value in request.scope["headers"] if name not in replaced]
-    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if key is not None:
-        headers.append((HEADER.lower().encode(), key.encode()))
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return Request({**request.scope, "headers": headers}, receive)
 
 
 def _submission_key(invitation: Invitation, submission: str | None) -> str | None:
