@@ -9,7 +9,6 @@ confirms an opt-out offers the way back: a form that POSTs a resubscribe link of
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Annotated, Any
 
@@ -32,7 +31,7 @@ from services.notifications.models import (
     OptOutWithdrawal,
     Status,
 )
-from services.notifications.rendering import RenderedMessage, Templates
+from services.notifications.rendering import RenderedMessage, templates_for
 from shared.auth import Principal, require
 from shared.clock import SystemClock
 from shared.contracts.notifications import MessageType
@@ -50,11 +49,6 @@ StaffWriter = Annotated[Principal, Depends(require("admin", "advisor"))]
 CompanyFilter = Annotated[str | None, Query(min_length=1, description="Only this company.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
-
-@functools.cache
-def templates(timezone: str) -> Templates:
-    """The templates writing dates in `timezone` (the hub's business timezone), built once."""
-    return Templates(timezone)
 
 # The texts of the public pages, per language and state: title, message, and where the page has a
 # form, its button (and for the confirmation of an opt-out, the line that offers the way back).
@@ -198,7 +192,7 @@ async def preview(
 ) -> RenderedMessage | HTMLResponse:
     """A message type rendered in a language with sample data, as a recipient would see it: dates
     in the hub's timezone, the unsubscribe link only where the real message has one."""
-    hub_templates = templates(ctx.settings.business_timezone)
+    hub_templates = templates_for(ctx.settings.business_timezone)
     rendered = hub_templates.sample(message_type, language, hub_name(ctx.settings))
     if part == "html":
         return HTMLResponse(rendered.html)
@@ -209,17 +203,15 @@ async def preview(
 
 def _page(ctx: ContextDep, language: str, state: str, action: str = "", status: int = 200) -> HTMLResponse:
     lang = "en" if language == "en" else "nl"
-    html = templates(ctx.settings.business_timezone).env.get_template("_unsubscribe-page.html").render(
+    html = templates_for(ctx.settings.business_timezone).env.get_template("_unsubscribe-page.html").render(
         lang=lang, hub_name=hub_name(ctx.settings), t=PAGE_TEXTS[lang][state], action=action,
     )
     return HTMLResponse(html, status_code=status)
 
 
-def _unsubscribed(ctx: ContextDep, link: unsubscribe.UnsubscribeRequest, person: str,
-                  region: str | None) -> HTMLResponse:
+def _unsubscribed(ctx: ContextDep, link: unsubscribe.UnsubscribeRequest, person: str) -> HTMLResponse:
     """The page that confirms the opt-out, with the way back: a resubscribe link for its person."""
-    token = unsubscribe.resubscribe_token(ctx.settings, link, person=person, region=region,
-                                          now=SystemClock().now())
+    token = unsubscribe.resubscribe_token(ctx.settings, link, person=person, now=SystemClock().now())
     return _page(ctx, link.language, "done", unsubscribe.resubscribe_link(ctx.settings, token))
 
 
@@ -232,10 +224,9 @@ async def unsubscribe_page(ctx: ContextDep, token: Annotated[str, Query()] = "")
     except jwt.InvalidTokenError:
         return _page(ctx, "nl", "invalid", status=400)
     async with ctx.db.reading() as session:
-        person, region = await opt_outs.person_of(session, ctx.settings, link)
-        held_back = await opt_outs.holding_back(session, link.recipient, person)
-    if held_back:
-        return _unsubscribed(ctx, link, person, region)
+        found = await opt_outs.link_person(session, ctx.settings, link)
+    if found.held_back:
+        return _unsubscribed(ctx, link, found.person)
     return _page(ctx, link.language, "confirm", unsubscribe.link(ctx.settings, token))
 
 
@@ -247,8 +238,8 @@ async def unsubscribe_confirmed(ctx: ContextDep, token: Annotated[str, Query()] 
     except jwt.InvalidTokenError:
         return _page(ctx, "nl", "invalid", status=400)
     async with ctx.db.transaction() as session:
-        person, region = await opt_outs.record(session, ctx.settings, link, ctx.clock.now())
-    return _unsubscribed(ctx, link, person, region)
+        person = await opt_outs.record(session, ctx.settings, link, ctx.clock.now())
+    return _unsubscribed(ctx, link, person)
 
 
 @public.get("/resubscribe", response_class=HTMLResponse)
@@ -260,9 +251,8 @@ async def resubscribe_page(ctx: ContextDep, token: Annotated[str, Query()] = "")
     except jwt.InvalidTokenError:
         return _page(ctx, "nl", "invalid-resubscribe", status=400)
     async with ctx.db.reading() as session:
-        person, _ = await opt_outs.person_of(session, ctx.settings, link)
-        held_back = await opt_outs.holding_back(session, link.recipient, person)
-    if held_back:
+        found = await opt_outs.link_person(session, ctx.settings, link)
+    if found.held_back:
         return _page(ctx, link.language, "done", unsubscribe.resubscribe_link(ctx.settings, token))
     return _page(ctx, link.language, "resubscribed")
 

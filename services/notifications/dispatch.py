@@ -17,7 +17,7 @@ from services.notifications import domain, opt_outs, unsubscribe, webhooks
 from services.notifications.mail import Mailer, PermanentMailError, compose
 from services.notifications.models import ContactErasure, Delivery, Status
 from services.notifications.recipients import RecipientDirectory, RecipientGone, RecipientUnknown
-from services.notifications.rendering import RenderError, Templates
+from services.notifications.rendering import RenderError, templates_for
 from shared.clock import Clock
 from shared.contracts.notifications import RecipientRef
 from shared.service import ServiceContext
@@ -55,7 +55,7 @@ class Dispatcher:
         self.ctx = ctx
         self.real_clock = real_clock
         self.mailer = Mailer(ctx.settings)
-        self.templates = Templates(ctx.settings.business_timezone)
+        self.templates = templates_for(ctx.settings.business_timezone)
         self.directory = RecipientDirectory(ctx.settings)
         self.webhooks = webhooks.WebhookClient(ctx.settings)
 

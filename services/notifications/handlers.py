@@ -50,6 +50,16 @@ async def reminders_per_day(
     return counts
 
 
+async def send_time_for(
+    session: AsyncSession, ctx: ServiceContext, policy: domain.MessagePolicy, company_id: str, now: datetime
+) -> datetime:
+    """When a message of `policy` to the company, due `now`, may go (`domain.send_time`); the
+    company's reminders are counted only for a message under the daily cap."""
+    counts = await reminders_per_day(session, ctx, company_id, now) if policy.capped else {}
+    return domain.send_time(policy, now, ctx.calendar, cap=ctx.settings.notification_max_reminders_per_day,
+                            reminders_per_day=counts)
+
+
 async def plan_request(
     session: AsyncSession,
     ctx: ServiceContext,
@@ -57,22 +67,15 @@ async def plan_request(
     *,
     requested_at: datetime,
     with_webhooks: bool = True,
-) -> bool:
-    """Record the deliveries of one request: the e-mail and one per webhook configured for its type.
-
-    Returns False when the request was seen before (nothing is recorded twice).
-    """
+) -> None:
+    """Record the deliveries of one request: the e-mail and one per webhook configured for its type
+    (a request seen before records nothing)."""
     now = ctx.clock.now()
     policy = domain.policy(data.message_type, data.urgency)
     if overruled := domain.overruled(data.message_type, data.urgency):
         log.warning("notification %s: a %s requested as %r would go %s; its message type decides",
                     data.notification_id, data.message_type, data.urgency, ", ".join(overruled))
-    send_at = domain.send_time(
-        policy, now, ctx.calendar,
-        cap=ctx.settings.notification_max_reminders_per_day,
-        reminders_per_day=await reminders_per_day(session, ctx, data.company_id, now)
-        if policy.capped else {},
-    )
+    send_at = await send_time_for(session, ctx, policy, data.company_id, now)
     common = {
         "notification_id": data.notification_id,
         "hub_id": data.hub_id,
@@ -98,9 +101,7 @@ async def plan_request(
     for row in rows:
         inserted = await insert_ignoring_duplicates(session, Delivery, row, conflict_on=["delivery_key"])
         fresh = fresh or inserted
-    if not fresh:
-        return False
-    if send_at > now:
+    if fresh and send_at > now:
         await ctx.outbox.add(
             session, "notification-scheduled",
             NotificationScheduled(
@@ -109,7 +110,6 @@ async def plan_request(
             ),
             event_id=derived_event_id("notification-scheduled", data.notification_id),
         )
-    return True
 
 
 async def erase_contacts(

@@ -20,6 +20,10 @@ from services.notifications.rendering import RenderedMessage
 from shared.settings import Settings
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# How aiosmtplib words the bare SMTPException for STARTTLS or AUTH the server does not offer
+# ("SMTP STARTTLS extension not supported by server.", "The SMTP AUTH extension is not supported by
+# this server.") and for a server whose AUTH methods it speaks none of.
+_NOT_OFFERED = re.compile(r"extension (is )?not supported by|no suitable authentication method", re.I)
 
 
 class PermanentMailError(Exception):
@@ -90,24 +94,12 @@ class Mailer:
         try:
             async with client:  # connects, over TLS or after STARTTLS as the settings say
                 if s.smtp_username:
-                    await _login(client, s.smtp_username, s.smtp_password or "")
+                    await client.login(s.smtp_username, s.smtp_password or "")
                 await client.send_message(message)
         except aiosmtplib.SMTPException as error:
             if (reason := permanent_reason(error)) is not None:
                 raise PermanentMailError(reason) from None
             raise
-
-
-async def _login(client: aiosmtplib.SMTP, username: str, password: str) -> None:
-    try:
-        await client.login(username, password)
-    except aiosmtplib.SMTPException as error:
-        # A bare SMTPException from login: the server offers no AUTH (or none aiosmtplib speaks)
-        # on this connection. Only new settings can fix that. Its subclasses (a refused login,
-        # a dropped connection) are classified like any other answer.
-        if type(error) is aiosmtplib.SMTPException:
-            raise PermanentMailError(f"the mail server offers no login here: {error}") from None
-        raise
 
 
 def permanent_reason(error: aiosmtplib.SMTPException) -> str | None:
@@ -130,9 +122,10 @@ def permanent_reason(error: aiosmtplib.SMTPException) -> str | None:
         return None
     if isinstance(error, aiosmtplib.SMTPNotSupported):
         return f"the mail server cannot take this message: {error}"
-    if type(error) is aiosmtplib.SMTPException and "STARTTLS" in str(error):
-        # EDIH_SMTP_STARTTLS asks for it and the server does not offer it: only settings can fix it.
-        return f"the mail server offers no STARTTLS: {error}"
+    if type(error) is aiosmtplib.SMTPException and _NOT_OFFERED.search(str(error)):
+        # The settings ask for STARTTLS or a login, and the server does not offer it on this
+        # connection (or no AUTH method aiosmtplib speaks): only other settings can fix that.
+        return f"the mail server does not offer what the settings ask for: {error}"
     return None
 
 

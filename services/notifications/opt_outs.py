@@ -11,6 +11,7 @@ as a fact in the history, applying to no one.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,31 +37,28 @@ async def holding_back(session: AsyncSession, ref: RecipientRef, person: str) ->
     )).scalars().all())
 
 
-async def record(
-    session: AsyncSession, settings: Settings, link: UnsubscribeRequest, at: datetime
-) -> tuple[str, str | None]:
-    """Record the opt-out an unsubscribe link asks for, unless one already holds the person back
-    (repeating it changes nothing); returns whom it applies to and its region."""
-    person, region = await person_of(session, settings, link)
-    ref = link.recipient
-    if not await holding_back(session, ref, person):
-        await insert_ignoring_duplicates(
-            session, OptOut,
-            {"hub_id": settings.hub_id, "company_id": link.company_id, "region": region,
-             "recipient_service": ref.service, "recipient_kind": ref.kind, "recipient_ref_id": ref.id,
-             "scope": "role" if person == WHOLE_ROLE else "person", "applies_to": person,
-             "opted_out_at": at, "source": "unsubscribe-link", "notification_id": link.notification_id},
-            conflict_on=["recipient_service", "recipient_kind", "recipient_ref_id", "applies_to"],
-        )
-    return person, region
+class LinkPerson(NamedTuple):
+    """Whom an opt-out through a link applies to (an address digest, or `WHOLE_ROLE`), its region,
+    and the opt-outs in force holding that person back."""
+
+    person: str
+    region: str | None
+    held_back: list[OptOut]
 
 
-async def person_of(
+async def link_person(session: AsyncSession, settings: Settings, link: UnsubscribeRequest) -> LinkPerson:
+    """The person of an unsubscribe or resubscribe link, and what holds them back."""
+    person, region = await _person_of(session, settings, link)
+    return LinkPerson(person, region, await holding_back(session, link.recipient, person))
+
+
+async def _person_of(
     session: AsyncSession, settings: Settings, link: UnsubscribeRequest
 ) -> tuple[str, str | None]:
-    """Whom an opt-out through this link applies to, and its region: what the link carries, or for a
-    link sent before links carried them, the address and region of the delivery whose link it is
-    (the whole role, as before, when that address is no longer in the log)."""
+    """Whom an opt-out through this link applies to, and its region: what the link carries (a
+    resubscribe link always carries its person), or for an unsubscribe link sent before links
+    carried them, the address and region of the delivery whose link it is (the whole role, as
+    before, when that address is no longer in the log)."""
     if link.address_digest is not None:
         return link.address_digest, link.region
     delivery = None
@@ -76,15 +74,33 @@ async def person_of(
     return domain.address_digest(settings.jwt_secret, delivery.recipient_email), delivery.region
 
 
+async def record(
+    session: AsyncSession, settings: Settings, link: UnsubscribeRequest, at: datetime
+) -> str:
+    """Record the opt-out an unsubscribe link asks for, unless one already holds the person back
+    (repeating it changes nothing); returns whom it applies to."""
+    person, region, held_back = await link_person(session, settings, link)
+    ref = link.recipient
+    if not held_back:
+        await insert_ignoring_duplicates(
+            session, OptOut,
+            {"hub_id": settings.hub_id, "company_id": link.company_id, "region": region,
+             "recipient_service": ref.service, "recipient_kind": ref.kind, "recipient_ref_id": ref.id,
+             "scope": "role" if person == WHOLE_ROLE else "person", "applies_to": person,
+             "opted_out_at": at, "source": "unsubscribe-link", "notification_id": link.notification_id},
+            conflict_on=["recipient_service", "recipient_kind", "recipient_ref_id", "applies_to"],
+        )
+    return person
+
+
 async def resubscribe(
     session: AsyncSession, settings: Settings, link: UnsubscribeRequest, at: datetime
 ) -> int:
     """The person of a resubscribe link wants non-essential messages again: undo every opt-out
     holding them back, recording when and through which message's link; returns how many (none
     when they were undone before)."""
-    person, _ = await person_of(session, settings, link)
     undone = 0
-    for opt_out in await holding_back(session, link.recipient, person):
+    for opt_out in (await link_person(session, settings, link)).held_back:
         assert opt_out.id is not None
         undone += await withdraw(session, opt_out.id, at=at, source="resubscribe-link",
                                  notification_id=link.notification_id)

@@ -14,6 +14,7 @@ without its link says the advisor sends it; a staff message shows its `summary`,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -92,6 +93,13 @@ class RenderedMessage:
 
 class RenderError(Exception):
     """A template is missing, or the request lacks a value it needs: retrying won't help."""
+
+
+@functools.cache
+def templates_for(timezone: str) -> Templates:
+    """The templates writing dates in `timezone` (the hub's business timezone), built once per
+    process: the sender and the API share one Jinja environment and its compiled templates."""
+    return Templates(timezone)
 
 
 class Templates:

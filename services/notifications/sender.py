@@ -29,7 +29,7 @@ from sqlmodel import col, select
 
 from services.notifications import domain
 from services.notifications.dispatch import PERMANENT_ERRORS, Dispatcher, Withheld
-from services.notifications.handlers import plan_request, reminders_per_day
+from services.notifications.handlers import plan_request, send_time_for
 from services.notifications.models import Delivery, DeliveryAttempt
 from shared.background import WakeableLoop
 from shared.clock import Clock, SystemClock
@@ -127,7 +127,7 @@ class Sender:
             now = self.ctx.clock.now()
             policy = domain.policy(delivery.message_type, delivery.urgency)
             if not policy.goes_at_once and not self.ctx.calendar.is_business_time(now):
-                await self._postpone(delivery, now)
+                await self._postpone(delivery, policy, now)
                 return
             assert self.dispatcher is not None, "the sender is not started"
             try:
@@ -142,15 +142,11 @@ class Sender:
                 return
             await self._record_sent(delivery, email, language)
 
-    async def _postpone(self, delivery: Delivery, now: datetime) -> None:
-        """Due, but a retry or a late start reached it out of hours: the next business morning with
-        room under the daily cap."""
-        settings = self.ctx.settings
+    async def _postpone(self, delivery: Delivery, policy: domain.MessagePolicy, now: datetime) -> None:
+        """Due, but a retry or a late start reached it out of hours: the next business morning (with
+        room under the daily cap, for a capped message)."""
         async with self.ctx.db.transaction() as session:
-            counts = await reminders_per_day(session, self.ctx, delivery.company_id, now)
-            send_at = domain.send_time(domain.policy(delivery.message_type, delivery.urgency), now,
-                                       self.ctx.calendar, cap=settings.notification_max_reminders_per_day,
-                                       reminders_per_day=counts)
+            send_at = await send_time_for(session, self.ctx, policy, delivery.company_id, now)
             await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
                 .values(send_at=send_at, retry_at=None)

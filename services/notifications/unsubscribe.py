@@ -8,8 +8,8 @@ An unsubscribe link, in a non-essential message, names the recipient by referenc
 kind, id, company), the keyed digest of the address the message went to (`domain.address_digest`:
 never the address) and the message's region. A link sent before opt-outs knew their person has
 neither: `address_digest` is None, and the opt-out takes them from the delivery log. A resubscribe
-link, on the page that confirms an opt-out, carries the same claims, with the person the opt-out
-was recorded for.
+link, on the page that confirms an opt-out, carries the same claims but the region (nothing it
+undoes needs one), with the person the opt-out was recorded for.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ RESUBSCRIBE = "resubscribe"
 class UnsubscribeRequest:
     """What a valid link says: whose opt-out (by reference, and the person by address digest, or
     `models.WHOLE_ROLE` in a resubscribe link undoing an opt-out of the role), about which company and
-    region, in which language to answer, through which message's link."""
+    (in an unsubscribe link) region, in which language to answer, through which message's link."""
 
     recipient: RecipientRef
     company_id: str
@@ -44,23 +44,36 @@ class UnsubscribeRequest:
 def issue(
     settings: Settings, recipient: RecipientRef, *, company_id: str, language: str,
     notification_id: str | None, now: datetime, address_digest: str, region: str | None,
-    purpose: str = PURPOSE,
 ) -> str:
-    claims = {
-        "purpose": purpose,
-        "hub": settings.hub_id,
-        "svc": recipient.service,
-        "kind": recipient.kind,
-        "rid": recipient.id,
-        "cid": company_id,
-        "lang": language,
-        "nid": notification_id,
-        "adr": address_digest,
-        "reg": region,
-        "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(days=settings.notification_unsubscribe_ttl_days)).timestamp()),
-    }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    """The token of an unsubscribe link in the message `notification_id`, for the person with
+    `address_digest` in `region`."""
+    return _sign(settings, PURPOSE, recipient, company_id=company_id, language=language,
+                 notification_id=notification_id, address_digest=address_digest, now=now, reg=region)
+
+
+def _sign(
+    settings: Settings, purpose: str, recipient: RecipientRef, *, company_id: str, language: str,
+    notification_id: str | None, address_digest: str, now: datetime, **claims: str | None,
+) -> str:
+    """A link's token: its purpose, hub, recipient and person, `claims` of its own, and its expiry."""
+    expiry = now + timedelta(days=settings.notification_unsubscribe_ttl_days)
+    return jwt.encode(
+        {
+            "purpose": purpose,
+            "hub": settings.hub_id,
+            "svc": recipient.service,
+            "kind": recipient.kind,
+            "rid": recipient.id,
+            "cid": company_id,
+            "lang": language,
+            "nid": notification_id,
+            "adr": address_digest,
+            **claims,
+            "iat": int(now.timestamp()),
+            "exp": int(expiry.timestamp()),
+        },
+        settings.jwt_secret, algorithm=settings.jwt_algorithm,
+    )
 
 
 def read(settings: Settings, token: str, purpose: str = PURPOSE) -> UnsubscribeRequest:
@@ -84,16 +97,12 @@ def read(settings: Settings, token: str, purpose: str = PURPOSE) -> UnsubscribeR
     )
 
 
-def resubscribe_token(
-    settings: Settings, request: UnsubscribeRequest, *, person: str, region: str | None, now: datetime
-) -> str:
+def resubscribe_token(settings: Settings, request: UnsubscribeRequest, *, person: str, now: datetime) -> str:
     """The token of the link that undoes the opt-out `request` recorded, for `person` (an address
-    digest, or `WHOLE_ROLE`) in `region`."""
-    return issue(
-        settings, request.recipient, company_id=request.company_id, language=request.language,
-        notification_id=request.notification_id, now=now, address_digest=person, region=region,
-        purpose=RESUBSCRIBE,
-    )
+    digest, or `WHOLE_ROLE`)."""
+    return _sign(settings, RESUBSCRIBE, request.recipient, company_id=request.company_id,
+                 language=request.language, notification_id=request.notification_id,
+                 address_digest=person, now=now)
 
 
 def link(settings: Settings, token: str) -> str:

@@ -250,7 +250,7 @@ async def test_a_broken_unsubscribe_link_records_nothing(running, notifications)
                               address_digest="0" * 64, region=None)
     tampered = valid[:-3] + ("AAA" if not valid.endswith("AAA") else "BBB")
     resubscribe = unsubscribe.resubscribe_token(settings, unsubscribe.read(settings, valid), person="0" * 64,
-                                                region=None, now=SystemClock().now())
+                                                now=SystemClock().now())
     for token in ("", "garbage", tampered, issue_token(settings, "someone", "admin"), resubscribe):
         for method in ("GET", "POST"):
             response = await notifications.http.request(method, "/unsubscribe", params={"token": token})
