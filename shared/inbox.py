@@ -19,8 +19,8 @@ A record the handler does not apply meets this policy:
 
 A record's offset is committed only once its effect or its dead letter is committed. A record to
 try again is nacked: FastStream seeks its partition back and the next fetch returns it, after a pause
-that doubles from `retry_delay_seconds` up to `max_retry_delay_seconds`. Pausing between fetches,
-instead of looping inside one handler call, keeps the consumer within aiokafka's
+that doubles from the setting `consumer_retry_base_seconds` up to `consumer_retry_cap_seconds`.
+Pausing between fetches, instead of looping inside one handler call, keeps the consumer within aiokafka's
 `max_poll_interval_ms`, so it stays in its group. Every retry counts in `edih_event_retries_total`
 and logs a warning.
 
@@ -70,6 +70,9 @@ from shared.outbox import Outbox
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# How much of an error a dead letter keeps.
+ERROR_LENGTH = 4000
 
 Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
 
@@ -195,10 +198,6 @@ class EventConsumer:
     settings: Settings
     clock: Clock
     on_commit: Callable[[], None] = lambda: None
-    # From the settings (consumer_*); tests set shorter pauses on the consumer itself.
-    attempts: int = field(init=False)
-    retry_delay_seconds: float = field(init=False)
-    max_retry_delay_seconds: float = field(init=False)
     _subscriber: Any = field(default=None, init=False)
     # Per partition: the offset of the record that failed and how often it has failed so far.
     _failures: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict, init=False)
@@ -207,9 +206,6 @@ class EventConsumer:
     _lag_partitions: set[TopicPartition] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
-        self.attempts = self.settings.consumer_attempts
-        self.retry_delay_seconds = self.settings.consumer_retry_base_seconds
-        self.max_retry_delay_seconds = self.settings.consumer_retry_cap_seconds
         self._lag_loop = WakeableLoop(f"lag measurement of {self.group}", self.measure_lag,
                                       self.settings.kafka_lag_interval_seconds)
 
@@ -266,9 +262,10 @@ class EventConsumer:
         self._failures[partition] = (offset, failures)
         unavailable = is_transient(error)
         EVENT_RETRIES.labels(self.service, "unavailable" if unavailable else "failed").inc()
-        delay = min(self.retry_delay_seconds * 2 ** min(failures - 1, 30), self.max_retry_delay_seconds)
+        base, cap = self.settings.consumer_retry_base_seconds, self.settings.consumer_retry_cap_seconds
+        delay = min(base * 2 ** min(failures - 1, 30), cap)
         why = ("a dependency is unavailable" if unavailable
-               else f"failure {failures} of {self.attempts} before it is dead-lettered")
+               else f"failure {failures} of {self.settings.consumer_attempts} before it is dead-lettered")
         log.warning("%s[%s]@%s not processed (%s): %s; trying again in %.1f s",
                     partition.topic, partition.partition, offset, why, describe(error), delay,
                     exc_info=None if unavailable else error)
@@ -300,7 +297,7 @@ class EventConsumer:
             except PermanentError as error:
                 reason = f"refused: {error}"
             except Exception as error:
-                if is_transient(error) or failures + 1 < self.attempts:
+                if is_transient(error) or failures + 1 < self.settings.consumer_attempts:
                     raise
                 reason = f"failed {failures + 1} times: {describe(error)}"
             else:
@@ -342,20 +339,22 @@ class EventConsumer:
         self.on_commit()
         return "applied"
 
-    async def replay(self, letter: DeadLetter, by: str) -> str:
+    async def replay(self, letter: DeadLetter, by: str) -> tuple[str, datetime]:
         """Run a dead letter's record through the handler again, marking the letter resolved (when,
-        by whom) in the effect's transaction. Returns the outcome: applied, duplicate (the event was
-        applied meanwhile) or ignored (this consumer no longer handles its type).
+        by whom) in the effect's transaction. Returns the outcome (applied, duplicate: the event was
+        applied meanwhile, or ignored: this consumer no longer handles its type) and when it was
+        resolved.
 
-        Raises ReplayFailed with the new error when it fails again, AlreadyResolved when the letter
-        was resolved before.
+        Raises ReplayFailed with the new error when it fails again (a lasting failure is kept on the
+        letter, which stays open), AlreadyResolved when the letter was resolved before.
         """
+        resolved_at = self.clock.now()
 
         async def resolve(session: AsyncSession) -> None:
             result = await session.execute(
                 update(DeadLetter)
                 .where(col(DeadLetter.id) == letter.id, col(DeadLetter.resolved_at).is_(None))
-                .values(resolved_at=self.clock.now(), resolved_by=by)
+                .values(resolved_at=resolved_at, resolved_by=by)
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 raise AlreadyResolved(f"dead letter {letter.id} is already resolved")
@@ -363,7 +362,7 @@ class EventConsumer:
         try:
             event, contract, data = decode(letter.payload)
         except Exception as error:
-            raise ReplayFailed(f"malformed: {error}", transient=False) from error
+            raise await self._fails_again(letter, f"malformed: {error}") from error
         handler = self.handlers.get(contract.name)
         with event_context(event_id=event.id, company_id=event.subject):
             try:
@@ -376,12 +375,21 @@ class EventConsumer:
             except AlreadyResolved:
                 raise
             except PermanentError as error:
-                raise ReplayFailed(f"refused: {error}", transient=False) from error
+                raise await self._fails_again(letter, f"refused: {error}") from error
             except Exception as error:
-                raise ReplayFailed(describe(error), transient=is_transient(error)) from error
+                if is_transient(error):
+                    raise ReplayFailed(describe(error), transient=True) from error
+                raise await self._fails_again(letter, describe(error)) from error
             EVENTS_IN.labels(self.service, contract.name, outcome).inc()
             log.info("dead letter %s replayed by %s: %s", letter.id, by, outcome)
-            return outcome
+            return outcome, resolved_at
+
+    async def _fails_again(self, letter: DeadLetter, error: str) -> ReplayFailed:
+        """Keep the reason the letter fails now (what has to be fixed) on it; the failure to raise."""
+        async with self.db.transaction() as session:
+            await session.execute(update(DeadLetter).where(col(DeadLetter.id) == letter.id)
+                                  .values(error=error[:ERROR_LENGTH]))
+        return ReplayFailed(error, transient=False)
 
     async def dead_letter(
         self,
@@ -410,7 +418,7 @@ class EventConsumer:
                     "offset": offset,
                     "key": key,
                     "payload": raw,
-                    "error": error[:4000],
+                    "error": error[:ERROR_LENGTH],
                     "event_id": event_id,
                     "created_at": self.clock.now(),
                 },

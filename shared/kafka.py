@@ -10,6 +10,7 @@ measures how far a consumer's group is behind.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -131,7 +132,8 @@ async def partition_lag(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]
     if not assigned:
         return {}
     ends = await consumer.end_offsets(assigned)
-    committed = {tp: await consumer.committed(tp) for tp in assigned}
+    committed = dict(zip(assigned, await asyncio.gather(*(consumer.committed(tp) for tp in assigned)),
+                         strict=True))
     fresh = [tp for tp, offset in committed.items() if offset is None]
     beginnings = await consumer.beginning_offsets(fresh) if fresh else {}
     lags = {}

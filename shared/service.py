@@ -34,7 +34,7 @@ from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
-from shared.migrations import service_layout, upgrade
+from shared.migrations import upgrade
 from shared.outbox import Outbox, OutboxRecord, OutboxRelay
 from shared.settings import Settings, settings_from_environment
 
@@ -124,7 +124,6 @@ ContextDep = Annotated[ServiceContext, Depends(get_context)]
 def build_app(
     ctx: ServiceContext,
     *,
-    models: Sequence[type[SQLModel]],
     routers: Sequence[APIRouter] = (),
     title: str | None = None,
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
@@ -132,12 +131,9 @@ def build_app(
     ready_checks: Mapping[str, ReadyCheck] | None = None,
 ) -> FastAPI:
     """The service's ASGI app: its routes, health, metrics, dead letters, and the broker, relay and
-    consumers. `models` are the service's own tables: Alembic creates and alters them from the
-    service's revisions when the app starts. `ready_checks` are the service's own dependencies that
+    consumers. When the app starts, Alembic creates and alters the service's tables (the `MODELS`
+    of its models module) from its revisions. `ready_checks` are the service's own dependencies that
     `/readyz` reports beside the database and the broker (the journey service's Temporal)."""
-    unknown = {str(m.__tablename__) for m in models} - service_layout(ctx.name)[1]
-    if unknown:
-        raise ValueError(f"{ctx.name} lists tables its models module does not: {sorted(unknown)}")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

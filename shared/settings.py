@@ -120,21 +120,18 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     mail_from: str = "EDIH Noord-Nederland <noreply@edih-noord.nl>"
 
-    @model_validator(mode="after")
-    def _check_smtp_security(self) -> Settings:
-        self.check_smtp_security()
-        return self
-
-    def check_smtp_security(self) -> None:
-        """Refuse SMTP settings that fail at every send or leak the password (ValueError)."""
+    def _smtp_problems(self) -> list[str]:
+        """SMTP settings that fail at every send or leak the password."""
+        problems = []
         if self.smtp_tls and self.smtp_starttls:
-            raise ValueError("EDIH_SMTP_TLS and EDIH_SMTP_STARTTLS exclude each other: set EDIH_SMTP_TLS "
-                             "for implicit TLS (port 465) or EDIH_SMTP_STARTTLS (port 587), not both")
+            problems.append("EDIH_SMTP_TLS and EDIH_SMTP_STARTTLS exclude each other: set EDIH_SMTP_TLS "
+                            "for implicit TLS (port 465) or EDIH_SMTP_STARTTLS (port 587), not both")
         plain = self.smtp_username and not (self.smtp_tls or self.smtp_starttls)
         if plain and self.environment != "development" and not self.smtp_allow_plain_auth:
-            raise ValueError("EDIH_SMTP_USERNAME is set without EDIH_SMTP_TLS or EDIH_SMTP_STARTTLS: the "
-                             "password would cross the network in the clear; enable one of them, or set "
-                             "EDIH_SMTP_ALLOW_PLAIN_AUTH=true for a trusted network")
+            problems.append("EDIH_SMTP_USERNAME is set without EDIH_SMTP_TLS or EDIH_SMTP_STARTTLS: the "
+                            "password would cross the network in the clear; enable one of them, or set "
+                            "EDIH_SMTP_ALLOW_PLAIN_AUTH=true for a trusted network")
+        return problems
 
     # Clock and calendar: a fixed moment for demos and tests, business hours that can be switched off.
     clock_fixed_at: datetime | None = None
@@ -158,11 +155,18 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_inconsistent_values(self) -> Settings:
-        problems = [*self._production_problems(), *self._kafka_problems(), *self._temporal_problems()]
+        self.check()
+        return self
+
+    def check(self) -> None:
+        """Refuse inconsistent or unsafe values, all at once, one line per problem (ValueError):
+        run when settings are made, and again by whoever takes settings copied with changes
+        (`model_copy` skips validators)."""
+        problems = [*self._production_problems(), *self._smtp_problems(), *self._kafka_problems(),
+                    *self._temporal_problems()]
         if problems:
             # One line per problem: `describe_settings_error` prints them as they are.
             raise ValueError("\n".join(problems))
-        return self
 
     def _production_problems(self) -> list[str]:
         if self.environment != "production":

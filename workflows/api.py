@@ -97,7 +97,7 @@ async def act_on_journey(
                                        "type": "missing"}])
     handle = await _journey(temporal, company_id)
     view = await _query(handle, company_id)
-    if principal.role == "advisor" and view.region not in principal.regions:
+    if not principal.sees(view.region):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the journey is in {view.region}, not your regions")
     try:
         return await handle.execute_update(update, request)  # type: ignore[no-any-return]

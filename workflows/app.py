@@ -24,7 +24,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     ctx.consumer(TOPICS, Bridge(temporal, settings).handlers())
     runner = WorkerRunner(temporal)
     app = build_app(
-        ctx, models=[], routers=[router], title="EDIH journey",
+        ctx, routers=[router], title="EDIH journey",
         on_start=runner.start, on_stop=runner.stop,
         ready_checks={"temporal": temporal.reachable},
     )

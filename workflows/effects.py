@@ -240,16 +240,16 @@ class Effects:
         (a plan goes on into its services, a completed follow-up closes, ended services make the
         follow-up due)."""
         s = self.state
-        reopening = s.stage in ENDED and stage not in ENDED
+        if self.follow_through:
+            if s.stage in ENDED and stage not in ENDED:  # reopening
+                self.finished = False
+                s.closed_without_follow_up = False
+                self._resolve(FOLLOW_UP_OVERDUE)
+            if stage not in ("follow_up_completed", "closed"):
+                s.t1_assessment_id = None  # a T1 recorded before no longer counts
         await self.move_to(stage, reason, actor)
         if not self.follow_through:
             return
-        if reopening:
-            self.finished = False
-            s.closed_without_follow_up = False
-            self._resolve(FOLLOW_UP_OVERDUE)
-        if stage not in ("follow_up_completed", "closed"):
-            s.t1_assessment_id = None  # a T1 recorded before no longer counts
         if stage == "plan_agreed":
             await self.move_to("in_services", "the agreed plan's services go on", actor)
         elif stage == "follow_up_completed":
@@ -257,7 +257,6 @@ class Effects:
         following = next_stage_after_item(s)
         if following is not None:
             await self.move_to(following, "every planned service has ended", actor)
-        self.publish_search_attributes()
 
     # Stages.
 

@@ -7,6 +7,7 @@ deadline from the moment of resumption. A timer set while paused waits with the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from workflows.models import JourneyState
@@ -21,15 +22,17 @@ def set_timer(state: JourneyState, name: str, due: datetime, now: datetime) -> N
 
 def cancel_timers(state: JourneyState, *prefixes: str) -> None:
     """Cancel every timer whose name starts with one of `prefixes` ("" cancels all)."""
-    for table in (state.timers, state.paused_remaining or {}):
-        for name in [n for n in table if n.startswith(prefixes)]:
-            del table[name]
+    _cancel(state, lambda name: name.startswith(prefixes))
 
 
 def cancel_timers_except(state: JourneyState, kept: tuple[str, ...]) -> None:
     """Cancel every timer whose name starts with none of `kept`."""
+    _cancel(state, lambda name: not name.startswith(kept))
+
+
+def _cancel(state: JourneyState, doomed: Callable[[str], bool]) -> None:
     for table in (state.timers, state.paused_remaining or {}):
-        for name in [n for n in table if not n.startswith(kept)]:
+        for name in [n for n in table if doomed(n)]:
             del table[name]
 
 

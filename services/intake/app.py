@@ -12,7 +12,6 @@ from fastapi.staticfiles import StaticFiles
 from services.intake import places
 from services.intake.api import ROUTERS
 from services.intake.handlers import TOPICS, make_handlers
-from services.intake.models import MODELS
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
@@ -28,6 +27,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def on_start(ctx: ServiceContext) -> None:
         await places.fill_pools(ctx)
 
-    app = build_app(ctx, models=MODELS, routers=ROUTERS, title="EDIH intake", on_start=on_start)
+    app = build_app(ctx, routers=ROUTERS, title="EDIH intake", on_start=on_start)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -165,7 +165,7 @@ async def withdraw_opt_out(
         opt_out = await session.get(OptOut, opt_out_id)
         if opt_out is None:
             raise HTTPException(404, f"no opt-out {opt_out_id}")
-        if staff.role == "advisor" and opt_out.region not in staff.regions:
+        if not staff.sees(opt_out.region):
             where = f"of region {opt_out.region}" if opt_out.region else "of no region"
             raise HTTPException(403, f"opt-out {opt_out_id} is {where}, outside "
                                 "your regions: an administrator may withdraw it")

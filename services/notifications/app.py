@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.notifications import webhooks
 from services.notifications.api import public, router
 from services.notifications.handlers import make_handlers
-from services.notifications.models import MODELS
 from services.notifications.sender import Sender
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
@@ -18,9 +16,8 @@ SERVICE = "notifications"
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    webhooks.refuse_placeholder_secret(settings)
     # Again here: settings copied with changes (model_copy) skip their validators.
-    settings.check_smtp_security()
+    settings.check()
     ctx = ServiceContext.create(SERVICE, settings, clock)
     sender = Sender(ctx)
     consumer = ctx.consumer(["edih.notifications.commands", "edih.intake.events"], make_handlers(ctx))
@@ -40,7 +37,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         await sender.stop()
 
     app = build_app(
-        ctx, models=MODELS, routers=[router, public], title="EDIH notifications",
+        ctx, routers=[router, public], title="EDIH notifications",
         on_start=on_start, on_stop=on_stop,
     )
     app.state.sender = sender

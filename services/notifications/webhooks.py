@@ -33,14 +33,6 @@ class PermanentWebhookError(Exception):
     """The receiver refused the message (another 4xx), or the webhook is no longer configured."""
 
 
-def refuse_placeholder_secret(settings: Settings) -> None:
-    """In production, webhooks need the hub's own secret, not the development default."""
-    default = Settings.model_fields["notification_webhook_secret"].default
-    if (settings.environment == "production" and settings.notification_webhooks
-            and settings.notification_webhook_secret == default):
-        raise ValueError("EDIH_NOTIFICATION_WEBHOOK_SECRET must be set when webhooks are configured")
-
-
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The hex HMAC-SHA256 of `f"{timestamp}.{body}"` with `secret`."""
     signed = f"{timestamp}.".encode() + body

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from shared.auth import issue_token
 from tests.support.running_stack import RunningStack
+from tests.support.waiting import until
 
 
 @pytest.fixture
@@ -44,15 +45,6 @@ def text_of(message: mailbox.MaildirMessage) -> str:
     return str(plain.get_payload(decode=True).decode(plain.get_content_charset() or "utf-8"))
 
 
-def wait_for(probe, timeout: float = 60, message: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := probe():
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{message} not reached in {timeout}s")
-
-
 def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: RunningStack):
     settings = stack.settings
     token = issue_token(settings, "e2e", "admin")
@@ -72,7 +64,7 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
     company_id = first.json()["id"]
 
     # At admission the journey sends the welcome and the invitation to the questionnaire (T0).
-    arrived = wait_for(lambda: len(mails(stack)) >= 2 and mails(stack),
+    arrived = until(lambda: len(mails(stack)) >= 2 and mails(stack),
                        message="the welcome and the questionnaire invitation", timeout=90)
     assert sorted(subjects(arrived)) == ["Uw scan digitale volwassenheid staat klaar",
                                          "Welkom bij EDIH Noord-Nederland"]
@@ -87,7 +79,7 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
                                        headers={"Authorization": f"Bearer {token}"}).json()
             return [d for d in listed if d["status"] == "sent"]
 
-        deliveries = wait_for(lambda: len(sent()) >= 2 and sent(), message="two sent deliveries")
+        deliveries = until(lambda: len(sent()) >= 2 and sent(), message="two sent deliveries")
     assert sorted(d["message_type"] for d in deliveries) == ["questionnaire-invitation", "welcome"]
 
     async def journey_status() -> str:
@@ -102,7 +94,7 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
     with httpx.Client(base_url=settings.console_url, timeout=10, follow_redirects=True) as console:
         console.post("/login", data={"email": settings.console_admin_email,
                                      "password": settings.console_admin_password})
-        page = wait_for(
+        page = until(
             lambda: (r := console.get(f"/companies/{company_id}")).status_code == 200
             and "registered" in r.text.lower() and r.text,
             message="the company page with its stage",

@@ -31,13 +31,13 @@ from tests.support.consumers import (
     SeenCompany,
     consuming_service,
     count,
+    grown,
     publish_registration,
     publishing_service,
     record_company,
     registered,
     retries,
     running,
-    the_consumer,
 )
 from tests.support.waiting import eventually
 from workflows import workflow_id
@@ -47,13 +47,8 @@ from workflows.worker import TemporalConnection
 
 @pytest.fixture
 async def producer(settings: Settings) -> AsyncIterator[ServiceContext]:
-    async with publishing_service(settings) as ctx:
-        await ctx.relay.start()
+    async with publishing_service(settings, relay=True) as ctx:
         yield ctx
-
-
-async def _grown(reason: str, before: float, by: int, service: str = "console") -> bool:
-    return retries(reason, service) - before >= by
 
 
 async def test_a_record_waits_out_a_database_outage_longer_than_all_attempts(
@@ -62,12 +57,12 @@ async def test_a_record_waits_out_a_database_outage_longer_than_all_attempts(
     ctx = consuming_service(settings)
     outage = DatabaseOutage(ctx.db, tmp_path)
     async with running(ctx) as consumer:
-        attempts = the_consumer(consumer).attempts
+        attempts = QUICK_CONSUMER["consumer_attempts"]
         before = retries("unavailable")
         outage.begin()
         company_id = str(uuid.uuid4())
         await publish_registration(producer, company_id)
-        await eventually(lambda: _grown("unavailable", before, 2 * attempts),
+        await eventually(lambda: grown(retries("unavailable"), before, 2 * attempts),
                          message="more failed deliveries than attempts")
         await outage.end()
         await eventually(lambda: count(consumer, SeenCompany, SeenCompany.company_id == company_id),
@@ -90,7 +85,7 @@ async def test_an_unavailable_dependency_is_retried_without_limit_and_never_dead
         await record_company(session, event, data)
 
     ctx = consuming_service(settings, {"company-registered": behind_a_flaky_service})
-    attempts = the_consumer(ctx).attempts
+    attempts = QUICK_CONSUMER["consumer_attempts"]
     async with running(ctx) as consumer:
         company_id = str(uuid.uuid4())
         await publish_registration(producer, company_id)
@@ -112,7 +107,7 @@ async def test_a_bug_gets_its_attempts_then_is_dead_lettered_and_the_partition_g
         await record_company(session, event, data)
 
     ctx = consuming_service(settings, {"company-registered": buggy_for_one})
-    attempts = the_consumer(ctx).attempts
+    attempts = QUICK_CONSUMER["consumer_attempts"]
     broken, fine = str(uuid.uuid4()), str(uuid.uuid4())
     async with running(ctx) as consumer:
         await _publish_on_one_partition(producer, settings, broken, fine)
@@ -137,12 +132,12 @@ async def test_a_dead_letter_whose_write_fails_is_written_when_the_database_is_b
 
     calls = 0
     ctx = consuming_service(settings, {"company-registered": buggy})
-    attempts = the_consumer(ctx).attempts
+    attempts = QUICK_CONSUMER["consumer_attempts"]
     outage = DatabaseOutage(ctx.db, tmp_path)
     async with running(ctx) as consumer:
         before = retries("unavailable")
         await publish_registration(producer, str(uuid.uuid4()))
-        await eventually(lambda: _grown("unavailable", before, 3), message="the dead letter retried")
+        await eventually(lambda: grown(retries("unavailable"), before, 3), message="the dead letter retried")
         await outage.end()
         await eventually(lambda: count(consumer, DeadLetter), message="the dead letter written")
         assert await count(consumer, DeadLetter) == 1
@@ -171,8 +166,9 @@ async def test_the_journey_bridge_keeps_a_registration_until_temporal_is_up(
     async with running(bridge):
         before = retries("unavailable", "journey")
         await publish_registration(producer, company_id)
-        await eventually(lambda: _grown("unavailable", before, 2 * settings.consumer_attempts,
-                                        "journey"), message="Temporal tried more often than attempts")
+        tries = 2 * settings.consumer_attempts
+        await eventually(lambda: grown(retries("unavailable", "journey"), before, tries),
+                         message="Temporal tried more often than attempts")
         server = start_process(temporal_command(port, 0, tmp_path / "temporal.db"),
                                tmp_path / "temporal.log")
         try:

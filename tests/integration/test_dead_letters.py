@@ -51,8 +51,7 @@ class RegionNotServed:
 
 @pytest.fixture
 async def producer(settings: Settings) -> AsyncIterator[ServiceContext]:
-    async with publishing_service(settings) as ctx:
-        await ctx.relay.start()
+    async with publishing_service(settings, relay=True) as ctx:
         yield ctx
 
 
@@ -66,7 +65,7 @@ async def service(settings: Settings, handler: RegionNotServed) -> FastAPI:
     """A service built by build_app whose consumer runs the refusing handler (not started)."""
     ctx = consuming_service(settings, {"company-registered": handler})
     await ctx.db.create_all([SeenCompany])  # the test handler's table; the app migrates the rest
-    return build_app(ctx, models=[])
+    return build_app(ctx)
 
 
 @asynccontextmanager

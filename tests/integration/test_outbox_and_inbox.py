@@ -33,6 +33,7 @@ from tests.support.consumers import (
     consumed,
     consuming_service,
     count,
+    grown,
     publish_registration,
     publishing_service,
     record_company,
@@ -104,12 +105,8 @@ async def test_a_relay_killed_between_publishing_and_marking_sent_causes_no_seco
     duplicates = consumed("duplicate")
     await producer.relay.start()
     await eventually(lambda: count(producer, OutboxRecord, OutboxRecord.sent_at.is_not(None)))
-    await eventually(lambda: _above(consumed("duplicate"), duplicates), message="the repeat consumed")
+    await eventually(lambda: grown(consumed("duplicate"), duplicates), message="the repeat consumed")
     assert await count(consumer, SeenCompany, SeenCompany.company_id == company_id) == 1
-
-
-async def _above(value: float, before: float, by: float = 1) -> bool:
-    return value - before >= by
 
 
 async def test_a_poison_record_is_dead_lettered_and_the_consumer_goes_on(
@@ -148,7 +145,7 @@ async def test_a_new_empty_broker_gets_the_retained_events_again_and_each_has_on
         own_tansu.restart()
         duplicates = consumed("duplicate")
         async with running(consuming_service(settings)) as consumer:
-            await eventually(lambda: _above(consumed("duplicate"), duplicates, by=3), timeout=30,
+            await eventually(lambda: grown(consumed("duplicate"), duplicates, by=3), timeout=30,
                              message="the three republished events consumed")
             for company_id in companies:
                 assert await count(consumer, SeenCompany, SeenCompany.company_id == company_id) == 1

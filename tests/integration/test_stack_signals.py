@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from edih.infra import free_port, port_open
 from edih.runfile import Run, RunFile
 from edih.stack import Stack
 from shared.settings import Settings
+from tests.support.waiting import until
 
 # A program that listens on its port; on SIGTERM it takes `delay` seconds to stop.
 LISTENER = """
@@ -112,18 +112,11 @@ def supervise(tmp_path: Path) -> Iterator[Callable[..., Supervisor]]:
         Stack(Settings(data_dir=supervisor.data_dir)).down()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the supervisor did not get there"
-        time.sleep(0.05)
-
-
 def test_ctrl_c_during_start_up_stops_at_once(supervise: Callable[..., Supervisor]):
     first, stuck, after = listener("first"), never_listening("stuck"), listener("after")
     up = supervise(first, stuck, after)
     # Interrupt while `stuck` is waited for: it never listens, and the wait for it lasts 60 s.
-    wait_until(lambda: up.children() == ["first", "stuck"])
+    until(lambda: up.children() == ["first", "stuck"])
     run = up.recorded()
     assert run is not None
     up.process.send_signal(signal.SIGINT)
@@ -141,7 +134,7 @@ def test_hangup_and_terminate_stop_a_running_platform(supervise: Callable[..., S
                                                       signum: signal.Signals):
     one, two = listener("one"), listener("two")
     up = supervise(one, two)
-    wait_until(lambda: "The EDIH platform is running" in up.said())
+    until(lambda: "The EDIH platform is running" in up.said())
     run = up.recorded()
     assert run is not None
     up.process.send_signal(signum)
@@ -159,7 +152,7 @@ def test_edih_down_waits_for_a_slow_stop_and_says_what_it_waits_for(
 ):
     slow = listener("slow", stop_delay=6)
     up = supervise(slow)
-    wait_until(lambda: "The EDIH platform is running" in up.said())
+    until(lambda: "The EDIH platform is running" in up.said())
 
     assert Stack(Settings(data_dir=up.data_dir)).down() == 0
     said = capsys.readouterr().out.splitlines()

@@ -17,7 +17,6 @@ from edih.infra import free_port
 from shared.contracts import CloudEvent
 from shared.contracts.intake import CompanyRegistered
 from shared.db import Database
-from shared.inbox import EventConsumer
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
 
@@ -41,9 +40,9 @@ class SeenCompany(SQLModel, table=True):
     event_id: str
 
 
-def registered(company_id: str) -> CompanyRegistered:
+def registered(company_id: str, legal_name: str = "Acme BV") -> CompanyRegistered:
     return CompanyRegistered(
-        hub_id="nl-noord", company_id=company_id, kvk_number="12345678", legal_name="Acme BV",
+        hub_id="nl-noord", company_id=company_id, kvk_number="12345678", legal_name=legal_name,
         region="drenthe", nace_code="C25.62", cohort_status="admitted",
     )
 
@@ -53,11 +52,14 @@ async def record_company(session: AsyncSession, event: CloudEvent, data: Company
 
 
 @asynccontextmanager
-async def publishing_service(settings: Settings) -> AsyncIterator[ServiceContext]:
-    """Intake's outbox, broker and relay (the relay not started: a test starts it when it wants)."""
+async def publishing_service(settings: Settings, relay: bool = False) -> AsyncIterator[ServiceContext]:
+    """Intake's outbox, broker and relay (the relay started only with `relay`: otherwise a test
+    starts it when it wants)."""
     ctx = ServiceContext.create("intake", settings)
     await ctx.db.create_all(INFRASTRUCTURE_TABLES)
     await ctx.broker.start()
+    if relay:
+        await ctx.relay.start()
     try:
         yield ctx
     finally:
@@ -86,9 +88,9 @@ async def running(ctx: ServiceContext) -> AsyncIterator[ServiceContext]:
         await ctx.db.dispose()
 
 
-def the_consumer(ctx: ServiceContext) -> EventConsumer:
-    (consumer,) = ctx.consumers
-    return consumer
+async def grown(value: float, before: float, by: float = 1) -> bool:
+    """Whether a counter grew by at least `by` since it read `before`."""
+    return value - before >= by
 
 
 async def count(ctx: ServiceContext, model: type[SQLModel], *where: object) -> int:

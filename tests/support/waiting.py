@@ -23,3 +23,17 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"{message} not reached within {timeout}s (last value: {last!r})")
+
+
+def until(probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.1,
+          message: str = "condition") -> T:
+    """`eventually` for code without an event loop (tests that drive processes): the first truthy
+    result of `probe`, polled until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{message} not reached within {timeout}s (last value: {last!r})")

@@ -14,23 +14,24 @@ from temporalio.service import TLSConfig
 
 from shared.kafka import kafka_client_options, make_broker, new_topics
 from shared.settings import Settings
+from tests.support.tls import certificates as issue_certificates
 from workflows.worker import temporal_connect_options
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
+@pytest.fixture
+def issued(tmp_path: Path) -> tuple[trustme.CA, dict[str, Path]]:
+    return issue_certificates(tmp_path, "edih-client")
 
 
 @pytest.fixture
-def certificates(ca: trustme.CA, tmp_path: Path) -> dict[str, Path]:
+def ca(issued: tuple[trustme.CA, dict[str, Path]]) -> trustme.CA:
+    return issued[0]
+
+
+@pytest.fixture
+def certificates(issued: tuple[trustme.CA, dict[str, Path]]) -> dict[str, Path]:
     """A CA file, and a client certificate with its key, as a cluster's operator hands them out."""
-    client = ca.issue_cert("edih-client")
-    files = {"ca": tmp_path / "ca.pem", "cert": tmp_path / "client.pem", "key": tmp_path / "client.key"}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    client.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    client.private_key_pem.write_to_path(str(files["key"]))
-    return files
+    return issued[1]
 
 
 def broker_arguments(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:

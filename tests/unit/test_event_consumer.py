@@ -47,9 +47,8 @@ def registration(company_id: str, legal_name: str = "Acme BV") -> bytes:
 @pytest.fixture
 async def ctx(tmp_path: Path) -> AsyncIterator[ServiceContext]:
     applied.clear()
-    context = ServiceContext.create("console", Settings(data_dir=tmp_path))
-    consumer = context.consumer(["edih.intake.events"], {"company-registered": on_registered})
-    consumer.retry_delay_seconds = 0.01
+    context = ServiceContext.create("console", Settings(data_dir=tmp_path, consumer_retry_base_seconds=0.01))
+    context.consumer(["edih.intake.events"], {"company-registered": on_registered})
     await context.db.create_all(INFRASTRUCTURE_TABLES)
     yield context
     await context.db.dispose()

@@ -49,14 +49,9 @@ async def company_or_404(
     """The company of this hub with `company_id`. For an advisor (`staff`), a company outside its
     regions reads as absent, as in the console."""
     company = await company_of(session, ctx, company_id, for_update=for_update)
-    if company is None or (staff is not None and not may_act_on(staff, company.region)):
+    if company is None or (staff is not None and not staff.sees(company.region)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no company with id {company_id}")
     return company
-
-
-def may_act_on(staff: Principal, region: str) -> bool:
-    """Advisors work on the companies of their regions; admins and viewers on the whole hub."""
-    return staff.role != "advisor" or region in staff.regions
 
 
 def require_in_programme(company: Company) -> None:

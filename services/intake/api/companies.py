@@ -18,7 +18,6 @@ from services.intake.api.common import (
     company_or_404,
     contacts_of,
     invalid,
-    may_act_on,
     now_utc,
     public,
     write,
@@ -63,7 +62,7 @@ async def register_company(
     Send an `Idempotency-Key` header to make a retry safe: the same key returns the first answer.
     """
 
-    if not may_act_on(staff, new.region):
+    if not staff.sees(new.region):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             f"an advisor registers companies of its own regions ({', '.join(staff.regions) or 'none'})",
