@@ -24,11 +24,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from shared.clock import Clock, HubCalendar, clock_from
 from shared.db import Database
 from shared.dead_letters import router as dead_letters_router
+from shared.errors import DomainError, error_body
 from shared.idempotency import StoredResponse
 from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
@@ -121,6 +123,30 @@ def get_context(request: Request) -> ServiceContext:
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 
 
+# Narrow dependencies: a route names what it uses, not the whole context. A use case takes these
+# same values as plain arguments, so a form or an event handler calls it alike.
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session in one transaction, committed when the route returns without raising and before
+    the answer is sent (scope "function"); the relay then publishes what the route wrote."""
+    ctx = get_context(request)
+    async with ctx.db.transaction() as session:
+        yield session
+    ctx.relay.notify()
+
+
+def get_hub_id(request: Request) -> str:
+    return get_context(request).settings.hub_id
+
+
+def get_clock(request: Request) -> Clock:
+    return get_context(request).clock
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+HubDep = Annotated[str, Depends(get_hub_id)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
 def build_app(
     ctx: ServiceContext,
     *,
@@ -177,6 +203,10 @@ def build_app(
              "detail": jsonable_encoder(error.errors())},
             status_code=422,
         )
+
+    @app.exception_handler(DomainError)
+    async def explain_domain_error(_: Request, error: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(error), status_code=error.status)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
