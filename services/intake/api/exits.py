@@ -12,6 +12,8 @@ from services.intake.models import CompanyPublic
 from services.intake.records import ExitRequest
 from services.intake.use_cases import exits
 from shared.auth import Principal
+from shared.clock import Clock
+from shared.outbox import Outbox
 from shared.service import ClockDep, IdempotentDep, IdempotentWrite, OutboxDep, SettingsDep
 from shared.settings import Settings
 
@@ -38,7 +40,7 @@ async def not_eligible(
 
 async def _leave(
     write: IdempotentWrite, company_id: str, exit_: Exit, body: ExitRequest, settings: Settings,
-    clock: ClockDep, outbox: OutboxDep, staff: Principal,
+    clock: Clock, outbox: Outbox, staff: Principal,
 ) -> CompanyPublic | Response:
     return await write(lambda session: exits.leave_programme(
         session, company_id, exit_, body.reason, hub_id=settings.hub_id, clock=clock, outbox=outbox,

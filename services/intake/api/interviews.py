@@ -14,10 +14,11 @@ from shared.service import ClockDep, HubDep, IdempotentDep, OutboxDep, ReadingDe
 router = APIRouter(tags=["intake interview"])
 
 
+# One route, one use case: PATCH moves the interview that POST scheduled (`again`).
 @router.post("/companies/{company_id}/intake", status_code=201, response_model=IntakePublic)
-@router.patch("/companies/{company_id}/intake", response_model=IntakePublic,
-              summary="Reschedule", description="Move the interview to another time or advisor "
-              "(`intake-scheduled` with rescheduled true).")
+@router.patch("/companies/{company_id}/intake", response_model=IntakePublic, name="reschedule",
+              description="Move the interview to another time or advisor (`intake-scheduled` with "
+              "rescheduled true); the same rules as scheduling it.")
 async def schedule(
     company_id: str, body: IntakeSchedule, staff: StaffWriter, write: IdempotentDep, hub_id: HubDep,
     clock: ClockDep, outbox: OutboxDep, zone: ZoneDep, request: Request,
