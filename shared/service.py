@@ -4,7 +4,9 @@
 outbox and relay). `build_app` turns a context, its tables, routers and consumers into a FastAPI app
 that migrates the service's database with Alembic when it starts, runs the FastStream broker in the
 same process and serves `/healthz`, `/readyz`, `/metrics` and the dead-letter admin endpoints
-(shared/dead_letters.py). `serve` runs an app with uvicorn on the service's port.
+(shared/dead_letters.py). `serve` runs an app with uvicorn on the service's port. Routes name the
+narrow parts they use (`SessionDep`, `ReadingDep`, `HubDep`, `ClockDep`, `OutboxDep`, `SettingsDep`,
+and `IdempotentDep` to run a use case as a retry-safe write) rather than the whole context.
 """
 
 from __future__ import annotations
