@@ -19,8 +19,20 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from shared.contracts import CloudEvent, contract_for_type
-from shared.contracts.intake import CompanyRegistered
-from shared.inbox import PermanentError
+from shared.contracts.base import EventData
+from shared.contracts.intake import (
+    AssessmentCompleted,
+    CompanyAdmitted,
+    CompanyNotEligible,
+    CompanyRegistered,
+    CompanyWithdrawn,
+    IntakeCompleted,
+    IntakeScheduled,
+    PlanAgreed,
+)
+from shared.contracts.notifications import NotificationSent
+from shared.contracts.services import ServiceCancelled, ServiceCompleted
+from shared.inbox import Handler, HandlerTable, PermanentError
 from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
@@ -34,18 +46,18 @@ TOPICS = (
     "edih.financing.events",
     "edih.network.events",
 )
-# Facts signalled to a running journey; company-registered starts it.
-SIGNALLED = (
-    "company-admitted",
-    "intake-scheduled",
-    "intake-completed",
-    "assessment-completed",
-    "plan-agreed",
-    "company-withdrawn",
-    "company-not-eligible",
-    "service-completed",
-    "service-cancelled",
-    "notification-sent",
+# Facts signalled to a running journey (by the model of their data); company-registered starts it.
+SIGNALLED: tuple[type[EventData], ...] = (
+    CompanyAdmitted,
+    IntakeScheduled,
+    IntakeCompleted,
+    AssessmentCompleted,
+    PlanAgreed,
+    CompanyWithdrawn,
+    CompanyNotEligible,
+    ServiceCompleted,
+    ServiceCancelled,
+    NotificationSent,
 )
 
 
@@ -67,9 +79,9 @@ class Bridge:
         self.temporal = temporal
         self.settings = settings
 
-    def handlers(self) -> dict[str, Any]:
-        table: dict[str, Any] = {name: self.signal for name in SIGNALLED}
-        table["company-registered"] = self.company_registered
+    def handlers(self) -> HandlerTable:
+        table: dict[type[EventData], Handler] = {model: self.signal for model in SIGNALLED}
+        table[CompanyRegistered] = self.company_registered
         return table
 
     async def company_registered(
