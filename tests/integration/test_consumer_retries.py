@@ -84,7 +84,7 @@ async def test_an_unavailable_dependency_is_retried_without_limit_and_never_dead
             raise ConnectionRefusedError("the service it calls is down")
         await record_company(session, event, data)
 
-    ctx = consuming_service(settings, {"company-registered": behind_a_flaky_service})
+    ctx = consuming_service(settings, {CompanyRegistered: behind_a_flaky_service})
     attempts = QUICK_CONSUMER["consumer_attempts"]
     async with running(ctx) as consumer:
         company_id = str(uuid.uuid4())
@@ -106,7 +106,7 @@ async def test_a_bug_gets_its_attempts_then_is_dead_lettered_and_the_partition_g
             raise ZeroDivisionError("a bug")
         await record_company(session, event, data)
 
-    ctx = consuming_service(settings, {"company-registered": buggy_for_one})
+    ctx = consuming_service(settings, {CompanyRegistered: buggy_for_one})
     attempts = QUICK_CONSUMER["consumer_attempts"]
     broken, fine = str(uuid.uuid4()), str(uuid.uuid4())
     async with running(ctx) as consumer:
@@ -131,7 +131,7 @@ async def test_a_dead_letter_whose_write_fails_is_written_when_the_database_is_b
         raise ZeroDivisionError("a bug")
 
     calls = 0
-    ctx = consuming_service(settings, {"company-registered": buggy})
+    ctx = consuming_service(settings, {CompanyRegistered: buggy})
     attempts = QUICK_CONSUMER["consumer_attempts"]
     outage = DatabaseOutage(ctx.db, tmp_path)
     async with running(ctx) as consumer:

@@ -162,7 +162,7 @@ async def test_the_lag_shows_the_records_a_stuck_consumer_has_not_processed(prod
         await released.wait()
         await record_company(session, event, data)
 
-    async with running(consuming_service(settings, {"company-registered": stuck})) as consumer:
+    async with running(consuming_service(settings, {CompanyRegistered: stuck})) as consumer:
         # A fresh consumer measures every partition it was assigned, each with nothing behind.
         await eventually(lambda: _lags_are(settings, [0.0] * settings.kafka_topic_partitions),
                          message="a lag of 0 on every partition")

@@ -107,7 +107,7 @@ async def serving(app: FastAPI, name: str, settings: Settings) -> AsyncIterator[
 
 def probe_app(settings: Settings, name: str) -> FastAPI:
     ctx = ServiceContext.create(name, settings)
-    ctx.consumer(["edih.intake.events"], {"company-registered": apply_registration})
+    ctx.consumer(["edih.intake.events"], {CompanyRegistered: apply_registration})
     return build_app(ctx, routers=[failing])
 
 

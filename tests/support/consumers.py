@@ -17,6 +17,7 @@ from edih.infra import free_port
 from shared.contracts import CloudEvent
 from shared.contracts.intake import CompanyRegistered
 from shared.db import Database
+from shared.inbox import HandlerTable
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
 
@@ -68,11 +69,11 @@ async def publishing_service(settings: Settings, relay: bool = False) -> AsyncIt
         await ctx.db.dispose()
 
 
-def consuming_service(settings: Settings, handlers: dict[str, Any] | None = None) -> ServiceContext:
+def consuming_service(settings: Settings, handlers: HandlerTable | None = None) -> ServiceContext:
     """A service (named console: its consumer group) with a consumer of intake's events running
     `handlers` (by default: record every company-registered), not started yet."""
     ctx = ServiceContext.create("console", settings.model_copy(update=QUICK_CONSUMER))
-    ctx.consumer([INTAKE_EVENTS], handlers or {"company-registered": record_company})
+    ctx.consumer([INTAKE_EVENTS], handlers or {CompanyRegistered: record_company})
     return ctx
 
 
