@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlmodel import Field, SQLModel, func, select
 
 from edih.infra import free_port
-from shared.contracts import CloudEvent
+from shared.contracts import CloudEvent, build_event
 from shared.contracts.intake import CompanyRegistered
 from shared.db import Database
 from shared.inbox import HandlerTable
@@ -46,6 +47,22 @@ def registered(company_id: str, legal_name: str = "Acme BV") -> CompanyRegistere
         hub_id="nl-noord", company_id=company_id, kvk_number="12345678", legal_name=legal_name,
         region="drenthe", nace_code="C25.62", cohort_status="admitted",
     )
+
+
+async def publish_on_one_partition(producer: ServiceContext, settings: Settings, *records: bytes,
+                                  partition: int = 0) -> None:
+    """`records`, in order, straight onto one partition of intake's events (named, not left to the
+    keys' hash): a consumer reads them in this order, so one applied after a poison record shows
+    that the consumer got past the poison record."""
+    for raw in records:
+        await producer.broker.publish(raw, settings.topic(INTAKE_EVENTS), partition=partition)
+
+
+def registration_record(company_id: str) -> bytes:
+    """A company-registered CloudEvent, as intake publishes it."""
+    _, event = build_event("company-registered", registered(company_id), sender="intake",
+                           at=datetime.now(UTC))
+    return event.to_bytes()
 
 
 async def record_company(session: AsyncSession, event: CloudEvent, data: CompanyRegistered) -> None:
