@@ -10,7 +10,7 @@ completed) is a dead letter with that reason.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowHandle
@@ -20,23 +20,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from shared.contracts import CloudEvent, contract_for_type
 from shared.contracts.base import EventData
-from shared.contracts.intake import (
-    AssessmentCompleted,
-    CompanyAdmitted,
-    CompanyNotEligible,
-    CompanyRegistered,
-    CompanyWithdrawn,
-    IntakeCompleted,
-    IntakeScheduled,
-    PlanAgreed,
-)
-from shared.contracts.notifications import NotificationSent
-from shared.contracts.services import ServiceCancelled, ServiceCompleted
+from shared.contracts.intake import CompanyRegistered
 from shared.inbox import Handler, HandlerTable, PermanentError
 from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
 from workflows.models import Fact, JourneyPolicy, JourneyStart
+from workflows.stages import FACT_MODELS
 from workflows.worker import TemporalConnection
 
 TOPICS = (
@@ -45,19 +35,6 @@ TOPICS = (
     "edih.training.events",
     "edih.financing.events",
     "edih.network.events",
-)
-# Facts signalled to a running journey (by the model of their data); company-registered starts it.
-SIGNALLED: tuple[type[EventData], ...] = (
-    CompanyAdmitted,
-    IntakeScheduled,
-    IntakeCompleted,
-    AssessmentCompleted,
-    PlanAgreed,
-    CompanyWithdrawn,
-    CompanyNotEligible,
-    ServiceCompleted,
-    ServiceCancelled,
-    NotificationSent,
 )
 
 
@@ -80,7 +57,11 @@ class Bridge:
         self.settings = settings
 
     def handlers(self) -> HandlerTable:
-        table: dict[type[EventData], Handler] = {model: self.signal for model in SIGNALLED}
+        """The facts the journey accepts (stages.FACT_MODELS), by the model of their data: a registration
+        starts the journey, every other fact is signalled to the running one."""
+        table: dict[type[EventData], Handler] = {
+            cast(type[EventData], model): self.signal for model in FACT_MODELS.values()
+        }
         table[CompanyRegistered] = self.company_registered
         return table
 
