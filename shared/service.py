@@ -34,7 +34,7 @@ from shared.db import Database
 from shared.dead_letters import router as dead_letters_router
 from shared.errors import DomainError, error_body
 from shared.idempotency import FROM_HEADER, Answer, Key, StoredResponse, UseCase, run_use_case
-from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
+from shared.inbox import DeadLetter, EventConsumer, HandlerTable, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
@@ -83,9 +83,10 @@ class ServiceContext:
         )
 
     def consumer(
-        self, topics: Iterable[str], handlers: dict[str, Any], group: str | None = None
+        self, topics: Iterable[str], handlers: HandlerTable, group: str | None = None
     ) -> EventConsumer:
-        """Subscribe `handlers` (short event name -> handler) to `topics` on this service's broker."""
+        """Subscribe `handlers` (the contract's data model -> handler) to `topics` on this service's
+        broker; raises InvalidHandlerTable when a model is not in the registry or not on `topics`."""
         consumer = EventConsumer(
             service=self.name,
             group=group or self.name,

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # A consumer group's session timeout; the broker holds a first join for half of it, so a
     # short one starts consumers faster (tests), a long one rides out pauses (production).
     kafka_session_timeout_ms: int = 10_000
-    # Event consumers (shared/inbox.py). A record whose handler fails with an error that is not a
+    # Event consumers (shared/inbox/). A record whose handler fails with an error that is not a
     # dependency being unavailable is delivered this many times, then dead-lettered; an unavailable
     # dependency (database, Temporal, a service) is retried without limit. Between deliveries the
     # consumer waits, doubling from the base up to the cap: the cap stays well below aiokafka's

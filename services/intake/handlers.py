@@ -1,5 +1,5 @@
 """Intake's event handlers: exits the journey decided, applied to the cohort. `make_handlers` gives
-the table (short event name -> handler, bound to the service's context), `TOPICS` where they come
+the table (the contract's data model -> handler, bound to the service's context), `TOPICS` where they come
 from.
 
 Staff can end a journey in the journey service (withdraw it, or move it to `withdrawn`,
@@ -23,13 +23,13 @@ from services.intake.use_cases import exits
 from shared.contracts import CloudEvent
 from shared.contracts.journey import JourneyStageChanged
 from shared.errors import NotFound
-from shared.inbox import Handler, PermanentError
+from shared.inbox import HandlerTable, PermanentError
 from shared.service import ServiceContext
 
 TOPICS: list[str] = ["edih.journey.events"]
 
 
-def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
+def make_handlers(ctx: ServiceContext) -> HandlerTable:
     """The handler table, bound to the service's context."""
 
     async def on_journey_stage_changed(
@@ -43,4 +43,4 @@ def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
         except NotFound as unknown:
             raise PermanentError(unknown.reason) from None
 
-    return {"journey-stage-changed": on_journey_stage_changed}
+    return {JourneyStageChanged: on_journey_stage_changed}
