@@ -124,7 +124,9 @@ async def create_first_admin(ctx: ServiceContext) -> None:
 
 def sign_in(response: Response, settings: Settings, account: StaffAccount) -> None:
     # Issued on the system clock: a token's expiry is real time, also when the hub's clock is fixed.
-    token = issue_token(settings, account.email, _role(account.role), regions=account.regions)
+    # The token names the account by its id; the e-mail rides along for display.
+    token = issue_token(settings, str(account.id), _role(account.role), regions=account.regions,
+                        email=account.email)
     response.set_cookie(
         COOKIE, token,
         max_age=settings.token_ttl_minutes * 60,
@@ -173,10 +175,7 @@ async def signed_in(request: Request, ctx: ContextDep) -> Principal:
         principal = decode_token(ctx.settings, token)
     except jwt.InvalidTokenError:
         raise SignInRequired(request.url.path) from None
-    async with ctx.db.reading() as session:
-        account = (
-            await session.execute(select(StaffAccount).where(StaffAccount.email == principal.subject))
-        ).scalars().first()
+    account = await staff_by_id(ctx, principal.subject)
     # A deleted account or a changed role ends the session at once, not when the token expires.
     if account is None or account.role != principal.role:
         raise SignInRequired(request.url.path)

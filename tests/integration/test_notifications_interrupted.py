@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from prometheus_client import REGISTRY
 from sqlalchemy import update
@@ -57,6 +57,14 @@ class AcceptsOnCue(MailServer):
         return answer
 
 
+def notifications_process(settings: Settings, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """The notifications service (its consumer, relay and sender) in a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.notifications_process", settings.model_dump_json()],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
 def possible_repeats() -> float:
     return REGISTRY.get_sample_value("edih_notification_possible_repeats_total", {"channel": "email"}) or 0.0
 
@@ -73,10 +81,7 @@ async def test_a_sender_killed_after_the_server_accepted_sends_the_same_message_
         "notification_claim_seconds": 1.0,
     })
     log = (tmp_path / "notifications.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.notifications_process", service_settings.model_dump_json()],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    process = notifications_process(service_settings, log)
     db = Database.for_service(service_settings, "notifications")
     try:
         async with run_notifications(settings, mail, intake, notification_claim_seconds=1.0) as neighbour:
@@ -84,7 +89,7 @@ async def test_a_sender_killed_after_the_server_accepted_sends_the_same_message_
             # sender must not take the delivery first.
             await neighbour.app.state.sender.stop()
             await neighbour.request_welcome(company_id, f"welcome-{company_id}")
-            assert await asyncio.to_thread(mail.arrived.wait, 60), "the first attempt never reached the server"
+            assert await asyncio.to_thread(mail.arrived.wait, 60), "the first attempt never came"
 
             # Hold the delivery's row, so the sender cannot record what the server answers.
             async with db.sessions() as holder, holder.begin():
