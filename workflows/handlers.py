@@ -4,9 +4,10 @@ Each fact is handed to the company's workflow before the consumer's transaction 
 row (`EffectFirst`): the row is written only once Temporal took the fact, and no database lock is held
 during the round trip (on SQLite one lock serves the whole process, the journey's outbox and relay
 too). If the process dies after signalling and before the commit, the redelivered fact is signalled
-again and the workflow, which keeps the ids it applied, ignores it. A registration starts the journey (signal-with-start); every other fact is signalled to
-the running journey, and a fact for a journey that does not run (never started, or ended and
-completed) is a dead letter with that reason.
+again and the workflow, which keeps the ids it applied, ignores it. A registration starts the
+journey (signal-with-start); every other fact is signalled to the running journey, and a fact for
+a journey that does not run (never started, or ended and completed) is a dead letter with that
+reason.
 """
 
 from __future__ import annotations
