@@ -191,7 +191,7 @@ class EventConsumer:
         fresh = False
         effect_first = isinstance(handler, EffectFirst)
         try:
-            if effect_first and not await self._recorded(event.id):
+            if isinstance(handler, EffectFirst) and not await self._recorded(event.id):
                 fresh = True  # time the effect, even when it fails
                 await handler.effect(event, data)
             async with self.db.transaction() as session:
@@ -217,7 +217,7 @@ class EventConsumer:
     async def _recorded(self, event_id: str) -> bool:
         """Whether this consumer's inbox holds `event_id` already."""
         async with self.db.reading() as session:
-            found = await session.scalar(select(ProcessedEvent.event_id).where(
+            found = await session.scalar(select(col(ProcessedEvent.event_id)).where(
                 col(ProcessedEvent.consumer) == self.group, col(ProcessedEvent.event_id) == event_id))
         return found is not None
 
