@@ -12,7 +12,7 @@ reason.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -22,12 +22,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from shared.contracts import CloudEvent, contract_for_type
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
+from shared.contracts.journey import JOURNEY_FACTS
 from shared.inbox import EffectFirst, Handler, HandlerTable, PermanentError
 from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
 from workflows.models import Fact, JourneyPolicy, JourneyStart
-from workflows.stages import FACT_MODELS
 from workflows.worker import TemporalConnection
 
 TOPICS = (
@@ -58,12 +58,11 @@ class Bridge:
         self.settings = settings
 
     def handlers(self) -> HandlerTable:
-        """The facts the journey accepts (stages.FACT_MODELS), by the model of their data: a registration
-        starts the journey, every other fact is signalled to the running one."""
+        """The facts the journey accepts (shared.contracts.journey.JOURNEY_FACTS), by the model of
+        their data: a registration starts the journey, every other fact is signalled to the running
+        one."""
         signal = EffectFirst(self.signal)
-        table: dict[type[EventData], Handler] = {
-            cast(type[EventData], model): signal for model in FACT_MODELS.values()
-        }
+        table: dict[type[EventData], Handler] = {model: signal for model in JOURNEY_FACTS.values()}
         table[CompanyRegistered] = EffectFirst(self.company_registered)
         return table
 

@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from shared.contracts.journey import Stage
     from workflows.effects import Effects, effects_for_this_run
     from workflows.models import (
         Fact,
@@ -232,7 +233,7 @@ class CompanyJourney:
     @workflow.update
     async def withdraw(self, request: StaffAction) -> JourneyView:
         return await self._act("withdraw", request, lambda: "withdrew the company",
-                               lambda: self._fx.move_to("withdrawn", request.reason, request.actor))
+                               lambda: self._fx.move_to(Stage.WITHDRAWN, request.reason, request.actor))
 
     @withdraw.validator
     def _validate_withdraw(self, request: StaffAction) -> None:
@@ -241,7 +242,7 @@ class CompanyJourney:
     @workflow.update
     async def close(self, request: StaffAction) -> JourneyView:
         return await self._act("close", request, lambda: "closed the journey",
-                               lambda: self._fx.move_to("closed", request.reason, request.actor))
+                               lambda: self._fx.move_to(Stage.CLOSED, request.reason, request.actor))
 
     @close.validator
     def _validate_close(self, request: StaffAction) -> None:

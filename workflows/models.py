@@ -14,22 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from shared.contracts.intake import AssessmentStage, ServiceKind
+from shared.contracts.journey import Stage
 from shared.contracts.notifications import MessageType, RecipientRef, Urgency
 
-Stage = Literal[
-    "registered",
-    "waitlisted",
-    "intake_scheduled",
-    "intake_completed",
-    "plan_agreed",
-    "in_services",
-    "follow_up_due",
-    "follow_up_completed",
-    "closed",
-    "withdrawn",
-    "not_eligible",
-    "referred_out",
-]
 WelcomeStatus = Literal["not-requested", "requested", "sent"]
 ItemStatus = Literal["open", "completed", "cancelled"]
 

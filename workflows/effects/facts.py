@@ -1,6 +1,6 @@
 """Facts: apply, hold or refuse each fact as the stage rules (workflows.stages) say, release the
 held facts an applied one was waiting for, and what each kind of fact does, found by the model of
-its contract's data (`FACT_EFFECTS`)."""
+its contract's data (`FACT_EFFECTS`, one for each of shared.contracts.journey.JOURNEY_FACTS)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         IntakeScheduled,
         PlanAgreed,
     )
+    from shared.contracts.journey import JOURNEY_FACTS, STAGE_AT_REGISTRATION, Stage
     from shared.contracts.notifications import NotificationSent
     from shared.contracts.services import ServiceCancelled, ServiceCompleted
     from workflows.activities import JourneyActivities
@@ -32,14 +33,14 @@ with workflow.unsafe.imports_passed_through():
         SYSTEM,
     )
     from workflows.effects.moves import Moves
-    from workflows.models import Fact, HeldFact, PlannedItem, ServiceCommand, Stage
-    from workflows.stages import FACT_MODELS, OWNERS, disposition, parse
+    from workflows.models import Fact, HeldFact, PlannedItem, ServiceCommand
+    from workflows.stages import OWNERS, disposition, parse
 
-# The stage a registration opens the journey in, by cohort status, and the reason recorded.
-REGISTRATION_STAGES: dict[str, tuple[Stage, str]] = {
-    "admitted": ("registered", "company registered"),
-    "waitlisted": ("waitlisted", "company registered on the waiting list"),
-    "outside_cohort": ("not_eligible", "company registered outside the cohort"),
+# The reason recorded for the stage a registration opens the journey in (STAGE_AT_REGISTRATION).
+REGISTRATION_REASONS: dict[str, str] = {
+    "admitted": "company registered",
+    "waitlisted": "company registered on the waiting list",
+    "outside_cohort": "company registered outside the cohort",
 }
 
 
@@ -89,11 +90,11 @@ class Facts(Moves):
         s.region = data.region
         s.company_name = data.legal_name
         s.advisor_id = self.policy.default_advisors.get(data.region)
-        stage, reason = REGISTRATION_STAGES[data.cohort_status]
-        await self.move_to(stage, reason)
+        await self.move_to(STAGE_AT_REGISTRATION[data.cohort_status],
+                           REGISTRATION_REASONS[data.cohort_status])
 
     async def _company_admitted(self, data: CompanyAdmitted) -> None:
-        await self.move_to("registered", "company admitted from the waiting list")
+        await self.move_to(Stage.REGISTERED, "company admitted from the waiting list")
 
     async def _intake_scheduled(self, data: IntakeScheduled) -> None:
         s = self.state
@@ -101,8 +102,8 @@ class Facts(Moves):
         s.intake_scheduled_at = data.scheduled_at
         self.cancel_timers("intake-alert")
         self._resolve(INTAKE_OVERDUE)
-        if s.stage == "registered":
-            await self.move_to("intake_scheduled", "intake scheduled")
+        if s.stage == Stage.REGISTERED:
+            await self.move_to(Stage.INTAKE_SCHEDULED, "intake scheduled")
         else:
             self._note("intake rescheduled", f"at {data.scheduled_at.isoformat()}")
             self.publish_search_attributes()
@@ -120,13 +121,13 @@ class Facts(Moves):
             await self._maybe_intake_completed()
         else:
             s.t1_assessment_id = data.assessment_id
-            await self.move_to("follow_up_completed", "T1 assessment completed")
-            await self.move_to("closed", "follow-up completed")
+            await self.move_to(Stage.FOLLOW_UP_COMPLETED, "T1 assessment completed")
+            await self.move_to(Stage.CLOSED, "follow-up completed")
 
     async def _maybe_intake_completed(self) -> None:
         s = self.state
-        if s.stage == "intake_scheduled" and s.intake_completed and s.t0_assessment_id:
-            await self.move_to("intake_completed", "intake and T0 assessment completed")
+        if s.stage == Stage.INTAKE_SCHEDULED and s.intake_completed and s.t0_assessment_id:
+            await self.move_to(Stage.INTAKE_COMPLETED, "intake and T0 assessment completed")
         else:
             self.publish_search_attributes()
 
@@ -138,7 +139,7 @@ class Facts(Moves):
                         amount_eur=i.amount_eur, purpose=i.purpose)
             for i in data.items
         ]
-        await self.move_to("plan_agreed", f"plan {data.plan_id} agreed", data.agreed_by)
+        await self.move_to(Stage.PLAN_AGREED, f"plan {data.plan_id} agreed", data.agreed_by)
         for item in s.items:
             if item.owner is not None:
                 await workflow.execute_activity_method(
@@ -147,13 +148,13 @@ class Facts(Moves):
                     activity_id=f"service-{item.item_id}",
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                 )
-        await self.move_to("in_services", "services requested")
+        await self.move_to(Stage.IN_SERVICES, "services requested")
 
     async def _withdrawn(self, data: CompanyWithdrawn) -> None:
-        await self.move_to("withdrawn", data.reason, data.actor)
+        await self.move_to(Stage.WITHDRAWN, data.reason, data.actor)
 
     async def _not_eligible(self, data: CompanyNotEligible) -> None:
-        await self.move_to("not_eligible", data.reason, data.actor)
+        await self.move_to(Stage.NOT_ELIGIBLE, data.reason, data.actor)
 
     async def _service_completed(self, data: ServiceCompleted) -> None:
         await self.end_item(data.plan_item_id, "completed", data.value_eur, "service completed", SYSTEM)
@@ -181,5 +182,5 @@ FACT_EFFECTS: dict[type[BaseModel], FactEffect] = {
     NotificationSent: Facts._notification_sent,
 }
 # Every fact the journey accepts has its effect (checked when the worker loads this module).
-if set(FACT_EFFECTS) != set(FACT_MODELS.values()):
-    raise RuntimeError("FACT_EFFECTS and the journey's facts (workflows.stages.FACT_MODELS) differ")
+if set(FACT_EFFECTS) != set(JOURNEY_FACTS.values()):
+    raise RuntimeError("FACT_EFFECTS and the facts the journey accepts (JOURNEY_FACTS) differ")

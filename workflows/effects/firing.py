@@ -8,6 +8,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from shared.contracts.journey import Stage
     from workflows import timers
     from workflows.effects.base import FOLLOW_UP_OVERDUE, INTAKE_OVERDUE, QUESTIONNAIRE_OVERDUE
     from workflows.effects.facts import Facts
@@ -45,7 +46,7 @@ class Firing(Facts):
             await self._notify("follow-up-reminder", name, urgency="reminder",
                                context=await self._questionnaire("T1", s.follow_up_deadline, name))
         elif name == "follow-up-window":
-            await self.move_to("closed", "closed without follow-up: no T1 assessment in the window")
+            await self.move_to(Stage.CLOSED, "closed without follow-up: no T1 assessment in the window")
             s.closed_without_follow_up = True
             s.overdue = [FOLLOW_UP_OVERDUE]
             self.publish_search_attributes()

@@ -36,9 +36,9 @@ with workflow.unsafe.imports_passed_through():
 # The timers an open stage keeps (by name prefix) and what is overdue while they run; entering
 # another stage stops the rest and resolves what they were overdue for.
 STAGE_TIMERS: dict[str, tuple[str, ...]] = {
-    "registered": ("intake-alert", *QUESTIONNAIRE_TIMERS),
-    "intake_scheduled": QUESTIONNAIRE_TIMERS,
-    "follow_up_due": FOLLOW_UP_TIMERS,
+    Stage.REGISTERED: ("intake-alert", *QUESTIONNAIRE_TIMERS),
+    Stage.INTAKE_SCHEDULED: QUESTIONNAIRE_TIMERS,
+    Stage.FOLLOW_UP_DUE: FOLLOW_UP_TIMERS,
 }
 OVERDUE_TIMERS: dict[str, tuple[str, ...]] = {
     INTAKE_OVERDUE: ("intake-alert",),
@@ -62,7 +62,7 @@ class Moves(Messages):
             activity_id=f"stage-change-{len(s.history)}",
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
-        if stage == "registered":
+        if stage == Stage.REGISTERED:
             await self._admitted()
         await self._enter(stage)
 
@@ -112,7 +112,7 @@ class Moves(Messages):
             s.paused_remaining = None
             s.overdue = []
             self.set_timer("end", self.policy.keep_after_end, entered_at)
-        elif stage == "follow_up_due":
+        elif stage == Stage.FOLLOW_UP_DUE:
             self.cancel_timers(*FOLLOW_UP_TIMERS)
             self.set_timer("follow-up-invitation", self.policy.follow_up_after, entered_at)
         self.publish_search_attributes()
@@ -175,13 +175,13 @@ class Moves(Messages):
             self.finished = False
             s.closed_without_follow_up = False
             self._resolve(FOLLOW_UP_OVERDUE)
-        if stage not in ("follow_up_completed", "closed"):
+        if stage not in (Stage.FOLLOW_UP_COMPLETED, Stage.CLOSED):
             s.t1_assessment_id = None  # a T1 recorded before no longer counts
         await self.move_to(stage, reason, actor)
-        if stage == "plan_agreed":
-            await self.move_to("in_services", "the agreed plan's services go on", actor)
-        elif stage == "follow_up_completed":
-            await self.move_to("closed", "follow-up completed", actor)
+        if stage == Stage.PLAN_AGREED:
+            await self.move_to(Stage.IN_SERVICES, "the agreed plan's services go on", actor)
+        elif stage == Stage.FOLLOW_UP_COMPLETED:
+            await self.move_to(Stage.CLOSED, "follow-up completed", actor)
         following = next_stage_after_item(s)
         if following is not None:
             await self.move_to(following, "every planned service has ended", actor)
