@@ -173,7 +173,7 @@ async def _company(
     async with ctx.db.reading() as session:
         view = await session.get(CompanyView, company_id)
         # Outside an advisor's regions a company reads as absent, not as forbidden.
-        if view is None or not domain.may_see(who.role, who.regions, view.region):
+        if view is None or not who.sees(view.region):
             raise HTTPException(404, f"no company {company_id}")
         query = (
             select(TimelineEntry)
