@@ -12,10 +12,10 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from shared.contracts import derived_event_id
     from shared.contracts.intake import AssessmentStage
-    from shared.contracts.notifications import MessageType, RecipientRef, Urgency
+    from shared.contracts.notifications import MessageType, NotificationRequested, RecipientRef, Urgency
     from workflows.activities import JourneyActivities
     from workflows.effects.base import ACTIVITY_TIMEOUT, Base
-    from workflows.models import LinkRequest, NotificationCommand
+    from workflows.models import LinkRequest, primary_contact
 
 # Invitations and reminders carry a link to the questionnaire (journeys recorded before do not).
 # Decided where the first questionnaire message goes, where the histories recorded its marker.
@@ -41,9 +41,10 @@ class Messages(Base):
             key, activity_id = again, None
         await workflow.execute_activity_method(
             JourneyActivities.request_notification,
-            NotificationCommand(
+            NotificationRequested(
                 company_id=s.company_id, hub_id=s.hub_id, message_type=message_type, urgency=urgency,
-                notification_id=derived_event_id(workflow_id, key), recipient=recipient,
+                notification_id=derived_event_id(workflow_id, key),
+                recipient=recipient or primary_contact(s.company_id),
                 context={"stage": s.stage or "", **(context or {})}, region=s.region,
             ),
             activity_id=activity_id or f"notification-{key}",

@@ -11,6 +11,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from shared.contracts import derived_event_id
+    from shared.contracts.journey import JourneyStageChanged
     from workflows import timers
     from workflows.activities import JourneyActivities
     from workflows.effects.base import (
@@ -29,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         ServiceCancellationCommand,
         Stage,
         StageChange,
-        StageChangeCommand,
     )
     from workflows.stages import ENDED, next_stage_after_item
 
@@ -56,7 +56,7 @@ class Moves(Messages):
         s.history.append(change)
         await workflow.execute_activity_method(
             JourneyActivities.publish_stage_change,
-            StageChangeCommand(company_id=s.company_id, hub_id=s.hub_id, change=change),
+            JourneyStageChanged(company_id=s.company_id, hub_id=s.hub_id, **change.model_dump()),
             # Numbered by the journey's own history, so the id (and the event id derived from it)
             # stays the same across retries, replays and runs of this workflow id.
             activity_id=f"stage-change-{len(s.history)}",
