@@ -11,16 +11,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from shared.contracts.intake import (
-        AssessmentCompleted,
-        CompanyAdmitted,
-        CompanyNotEligible,
-        CompanyRegistered,
-        CompanyWithdrawn,
-        IntakeCompleted,
-        IntakeScheduled,
-        PlanAgreed,
-    )
+    from shared.contracts import intake
     from shared.contracts.journey import JOURNEY_FACTS, STAGE_AT_REGISTRATION, Stage
     from shared.contracts.notifications import NotificationSent
     from shared.contracts.services import ServiceCancelled, ServiceCompleted
@@ -85,7 +76,7 @@ class Facts(Moves):
 
     # What each kind of fact does.
 
-    async def _registered(self, data: CompanyRegistered) -> None:
+    async def _registered(self, data: intake.CompanyRegistered) -> None:
         s = self.state
         s.region = data.region
         s.company_name = data.legal_name
@@ -93,10 +84,10 @@ class Facts(Moves):
         await self.move_to(STAGE_AT_REGISTRATION[data.cohort_status],
                            REGISTRATION_REASONS[data.cohort_status])
 
-    async def _company_admitted(self, data: CompanyAdmitted) -> None:
+    async def _company_admitted(self, data: intake.CompanyAdmitted) -> None:
         await self.move_to(Stage.REGISTERED, "company admitted from the waiting list")
 
-    async def _intake_scheduled(self, data: IntakeScheduled) -> None:
+    async def _intake_scheduled(self, data: intake.IntakeScheduled) -> None:
         s = self.state
         s.advisor_id = data.advisor_id
         s.intake_scheduled_at = data.scheduled_at
@@ -108,11 +99,11 @@ class Facts(Moves):
             self._note("intake rescheduled", f"at {data.scheduled_at.isoformat()}")
             self.publish_search_attributes()
 
-    async def _intake_completed(self, data: IntakeCompleted) -> None:
+    async def _intake_completed(self, data: intake.IntakeCompleted) -> None:
         self.state.intake_completed = True
         await self._maybe_intake_completed()
 
-    async def _assessed(self, data: AssessmentCompleted) -> None:
+    async def _assessed(self, data: intake.AssessmentCompleted) -> None:
         s = self.state
         if data.stage == "T0":
             s.t0_assessment_id = data.assessment_id
@@ -131,7 +122,7 @@ class Facts(Moves):
         else:
             self.publish_search_attributes()
 
-    async def _plan_agreed(self, data: PlanAgreed) -> None:
+    async def _plan_agreed(self, data: intake.PlanAgreed) -> None:
         s = self.state
         s.plan_id = data.plan_id
         s.items = [
@@ -150,10 +141,10 @@ class Facts(Moves):
                 )
         await self.move_to(Stage.IN_SERVICES, "services requested")
 
-    async def _withdrawn(self, data: CompanyWithdrawn) -> None:
+    async def _withdrawn(self, data: intake.CompanyWithdrawn) -> None:
         await self.move_to(Stage.WITHDRAWN, data.reason, data.actor)
 
-    async def _not_eligible(self, data: CompanyNotEligible) -> None:
+    async def _not_eligible(self, data: intake.CompanyNotEligible) -> None:
         await self.move_to(Stage.NOT_ELIGIBLE, data.reason, data.actor)
 
     async def _service_completed(self, data: ServiceCompleted) -> None:
@@ -169,14 +160,14 @@ class Facts(Moves):
 
 FactEffect = Callable[[Facts, Any], Awaitable[None]]
 FACT_EFFECTS: dict[type[BaseModel], FactEffect] = {
-    CompanyRegistered: Facts._registered,
-    CompanyAdmitted: Facts._company_admitted,
-    IntakeScheduled: Facts._intake_scheduled,
-    IntakeCompleted: Facts._intake_completed,
-    AssessmentCompleted: Facts._assessed,
-    PlanAgreed: Facts._plan_agreed,
-    CompanyWithdrawn: Facts._withdrawn,
-    CompanyNotEligible: Facts._not_eligible,
+    intake.CompanyRegistered: Facts._registered,
+    intake.CompanyAdmitted: Facts._company_admitted,
+    intake.IntakeScheduled: Facts._intake_scheduled,
+    intake.IntakeCompleted: Facts._intake_completed,
+    intake.AssessmentCompleted: Facts._assessed,
+    intake.PlanAgreed: Facts._plan_agreed,
+    intake.CompanyWithdrawn: Facts._withdrawn,
+    intake.CompanyNotEligible: Facts._not_eligible,
     ServiceCompleted: Facts._service_completed,
     ServiceCancelled: Facts._service_cancelled,
     NotificationSent: Facts._notification_sent,
