@@ -83,9 +83,17 @@ TEMPORAL_COMMANDS = frozenset({"journeys"})
 
 def run() -> None:
     """The `edih` console script."""
-    code = main()
+    try:
+        try:
+            code = main()
+        finally:  # also when argparse exits after `--help`
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`edih journeys list | head`): end quietly like any Unix tool. Python
+        # would flush stdout again at exit and print the same error, so stdout goes to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
     if TEMPORAL_COMMANDS.intersection(sys.argv[1:2]):
-        sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
