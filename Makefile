@@ -42,8 +42,10 @@ lint: install
 docs: install ## regenerate docs/events.md and the JSON Schemas from the contracts registry
 	$(BIN)/python -m shared.contracts
 
+# The module declaring the service's SCHEMA (its models and migrations folder).
+SCHEMA_MODULE = $(if $(filter journey,$(SERVICE)),workflows.app,$(if $(filter infrastructure,$(SERVICE)),infrastructure,services.$(SERVICE).app))
 migration: install ## a new revision from model changes: make migration SERVICE=intake MESSAGE="..."
-	$(BIN)/python -m shared.migrations revision $(SERVICE) -m "$(MESSAGE)"
+	$(BIN)/python -m shared.migrations revision $(SCHEMA_MODULE) -m "$(MESSAGE)"
 
 clean:
 	rm -rf .edih

@@ -27,24 +27,21 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
 
 from shared.clock import Clock, HubCalendar, clock_from
 from shared.db import Database
 from shared.dead_letters import router as dead_letters_router
 from shared.errors import DomainError, error_body
-from shared.idempotency import FROM_HEADER, Answer, Key, StoredResponse, UseCase, run_use_case
-from shared.inbox import DeadLetter, EventConsumer, HandlerTable, ProcessedEvent
+from shared.idempotency import FROM_HEADER, Answer, Key, UseCase, run_use_case
+from shared.inbox import EventConsumer, HandlerTable
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
 from shared.migrations import upgrade
-from shared.outbox import Outbox, OutboxRecord, OutboxRelay
+from shared.outbox import Outbox, OutboxRelay
 from shared.settings import Settings, settings_from_environment
-
-INFRASTRUCTURE_TABLES: tuple[type[SQLModel], ...] = (
-    OutboxRecord, ProcessedEvent, DeadLetter, StoredResponse,
-)
+from shared.tables import INFRASTRUCTURE_TABLES as INFRASTRUCTURE_TABLES  # where tests take it from
+from shared.tables import Schema
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +186,7 @@ IdempotentDep = Annotated[IdempotentWrite, Depends(IdempotentWrite)]
 def build_app(
     ctx: ServiceContext,
     *,
+    schema: Schema,
     routers: Sequence[APIRouter] = (),
     title: str | None = None,
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
@@ -196,13 +194,13 @@ def build_app(
     ready_checks: Mapping[str, ReadyCheck] | None = None,
 ) -> FastAPI:
     """The service's ASGI app: its routes, health, metrics, dead letters, and the broker, relay and
-    consumers. When the app starts, Alembic creates and alters the service's tables (the `MODELS`
-    of its models module) from its revisions. `ready_checks` are the service's own dependencies that
+    consumers. When the app starts, Alembic creates and alters the service's tables (`schema`: its
+    models and the folder of their revisions). `ready_checks` are the service's own dependencies that
     `/readyz` reports beside the database and the broker (the journey service's Temporal)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upgrade(ctx.db, ctx.name)
+        await upgrade(ctx.db, schema)
         await ctx.start()
         if on_start is not None:
             await on_start(ctx)
