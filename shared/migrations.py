@@ -251,8 +251,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.migrations")
     commands = parser.add_subparsers(dest="command", required=True)
     revision = commands.add_parser("revision", help="write a revision from the models' changes")
-    revision.add_argument("module", help="the module declaring the service's SCHEMA (e.g. "
-                          "services.intake.models), or 'infrastructure'")
+    revision.add_argument("module", help="the module declaring the service's SCHEMA (its app "
+                          "module), or 'infrastructure'")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args()
     asyncio.run(new_revision(schema_declared_by(args.module), args.message))
