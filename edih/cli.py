@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import timedelta
 
+from edih.settings import PlatformSettings
 from edih.stack import SERVICES
 from shared.auth import ROLES, issue_token
 from shared.settings import settings_from_environment
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     letters_retry.add_argument("id", type=int, help="the dead letter's id (from `list`)")
     args = parser.parse_args(argv)
 
-    settings = settings_from_environment()
+    settings = settings_from_environment(PlatformSettings)
     if args.command == "token":
         print(f"Bearer token for {args.subject} ({args.role}), valid {args.hours:g} h:", file=sys.stderr)
         print(issue_token(settings, args.subject, args.role, regions=args.region,

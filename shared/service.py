@@ -293,9 +293,11 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
-def serve(app_factory: Callable[[Settings], FastAPI], service: str) -> None:
-    """Run a service until interrupted: `python -m services.<service>`."""
-    settings = settings_from_environment()
+def serve(app_factory: Callable[[Settings], FastAPI], service: str,
+          settings_class: type[Settings] = Settings) -> None:
+    """Run a service until interrupted: `python -m services.<service>`, with its own settings
+    (`settings_class`) read from the environment, each configuration problem on one line."""
+    settings = settings_from_environment(settings_class)
     configure_logging(service, settings.log_level)
     uvicorn.run(
         app_factory(settings),

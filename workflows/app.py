@@ -14,6 +14,7 @@ from shared.settings import Settings
 from shared.tables import Schema
 from workflows.api import router
 from workflows.handlers import TOPICS, Bridge
+from workflows.settings import JourneySettings
 from workflows.worker import TemporalConnection, WorkerRunner
 
 SERVICE = "journey"
@@ -21,7 +22,8 @@ SERVICE = "journey"
 SCHEMA = Schema.of_package(SERVICE, (), __file__)
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+def create_app(deployment: Settings, clock: Clock | None = None) -> FastAPI:
+    settings = JourneySettings.of(deployment)
     ctx = ServiceContext.create(SERVICE, settings, clock)
     temporal = TemporalConnection(settings)
     ctx.consumer(TOPICS, Bridge(temporal, settings).handlers())

@@ -22,10 +22,10 @@ from shared.contracts import CloudEvent, contract_for_type
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
 from shared.inbox import Handler, HandlerTable, PermanentError
-from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
 from workflows.models import Fact, JourneyPolicy, JourneyStart
+from workflows.settings import JourneySettings
 from workflows.stages import FACT_MODELS
 from workflows.worker import TemporalConnection
 
@@ -42,7 +42,7 @@ def fact_of(event: CloudEvent) -> Fact:
     return Fact(event_id=event.id, name=contract_for_type(event.type).name, data=event.data)
 
 
-def policy_from(settings: Settings) -> JourneyPolicy:
+def policy_from(settings: JourneySettings) -> JourneyPolicy:
     """The journey's durations and default advisors, as this deployment sets them: each field of the
     policy is the setting `journey_<field>`."""
     fields = JourneyPolicy.model_fields
@@ -52,7 +52,7 @@ def policy_from(settings: Settings) -> JourneyPolicy:
 class Bridge:
     """Hands facts from Kafka to the CompanyJourney workflows."""
 
-    def __init__(self, temporal: TemporalConnection, settings: Settings) -> None:
+    def __init__(self, temporal: TemporalConnection, settings: JourneySettings) -> None:
         self.temporal = temporal
         self.settings = settings
 

@@ -1,7 +1,8 @@
-"""Run the console: `python -m services.console` (port from EDIH_CONSOLE_URL, 8100 by default)."""
+"""Run the console: `python -m services.console` (port from its URL, 8100 by default)."""
 
 from services.console.app import create_app
+from services.console.settings import ConsoleSettings
 from shared.service import serve
 
 if __name__ == "__main__":
-    serve(create_app, "console")
+    serve(create_app, "console", ConsoleSettings)

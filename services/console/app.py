@@ -11,6 +11,7 @@ from services.console.api import make_templates, render, router
 from services.console.auth import SignInRequired, create_first_admin, redirect_to_login
 from services.console.handlers import EVENT_TOPICS, HANDLERS, count_journeys_by_stage
 from services.console.models import MODELS
+from services.console.settings import ConsoleSettings
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
@@ -21,6 +22,7 @@ SCHEMA = Schema.of_package(SERVICE, MODELS, __file__)  # its tables; revisions i
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    settings = ConsoleSettings.of(settings)
     ctx = ServiceContext.create(SERVICE, settings, clock)
     ctx.consumer(EVENT_TOPICS, HANDLERS)
     app = build_app(

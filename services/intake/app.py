@@ -13,6 +13,7 @@ from services.intake import places
 from services.intake.api import ROUTERS
 from services.intake.handlers import TOPICS, make_handlers
 from services.intake.models import MODELS
+from services.intake.settings import IntakeSettings
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
@@ -24,7 +25,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    ctx = ServiceContext.create(SERVICE, settings, clock)
+    ctx = ServiceContext.create(SERVICE, IntakeSettings.of(settings), clock)
     ctx.consumer(TOPICS, make_handlers(ctx))
 
     async def on_start(ctx: ServiceContext) -> None:

@@ -9,6 +9,7 @@ from services.notifications.api import public, router
 from services.notifications.handlers import make_handlers
 from services.notifications.models import MODELS
 from services.notifications.sender import Sender
+from services.notifications.settings import NotificationSettings
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
@@ -19,9 +20,8 @@ SCHEMA = Schema.of_package(SERVICE, MODELS, __file__)  # its tables; revisions i
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    # Again here: settings copied with changes (model_copy) skip their validators.
-    settings.check()
-    ctx = ServiceContext.create(SERVICE, settings, clock)
+    # Made again (and checked) even from NotificationSettings: copies with changes skip validation.
+    ctx = ServiceContext.create(SERVICE, NotificationSettings.of(settings), clock)
     sender = Sender(ctx)
     consumer = ctx.consumer(["edih.notifications.commands", "edih.intake.events"], make_handlers(ctx))
 

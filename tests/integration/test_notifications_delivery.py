@@ -24,6 +24,7 @@ from sqlmodel import col, func, select
 
 from edih.infra import free_port
 from services.notifications.app import create_app
+from services.notifications.settings import NotificationSettings
 from shared.auth import Principal, issue_token, require
 from shared.clock import Clock, SystemClock
 from shared.contracts import CloudEvent, build_event
@@ -229,8 +230,8 @@ async def run_notifications(
 ) -> AsyncIterator[Notifications]:
     """The notifications app with its lifespan, wired to this test's mail server and intake (which
     also stands in for the console's advisors); `overrides` are further settings."""
-    service_settings = settings.model_copy(
-        update={"smtp_port": mail.port, "intake_url": intake.url, "console_url": intake.url, **overrides}
+    service_settings = NotificationSettings.of(
+        settings, smtp_port=mail.port, service_urls={"intake": intake.url, "console": intake.url}, **overrides
     )
     app = create_app(service_settings, clock)
     if poll_seconds is not None:

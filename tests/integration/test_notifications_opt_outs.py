@@ -81,7 +81,7 @@ async def skipped(service: Notifications, company_id: str, number: int) -> dict[
 
 
 def path_of(service: Notifications, url: str) -> str:
-    return url.removeprefix(service.settings.notifications_url)
+    return url.removeprefix(service.settings.url_of("notifications"))
 
 
 async def unsubscribe(service: Notifications, message: EmailMessage) -> httpx.Response:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from edih.settings import PlatformSettings
 from edih.stack import Stack, start_line
 from shared.auth import decode_token
 from shared.settings import DEV_SECRET, Settings
@@ -33,7 +34,7 @@ def default_stack(monkeypatch: pytest.MonkeyPatch) -> Stack:
     for name in [n for n in os.environ if n.startswith("EDIH_")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(ROOT)
-    return Stack(Settings())
+    return Stack(PlatformSettings())
 
 
 def test_the_readme_shows_what_edih_up_prints(default_stack: Stack):
