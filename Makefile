@@ -42,10 +42,11 @@ lint: install
 docs: install ## regenerate docs/events.md and the JSON Schemas from the contracts registry
 	$(BIN)/python -m shared.contracts
 
-# The module declaring the service's SCHEMA (its models and migrations folder).
-SCHEMA_MODULE = $(if $(filter journey,$(SERVICE)),workflows.app,$(if $(filter infrastructure,$(SERVICE)),infrastructure,services.$(SERVICE).app))
+# Each service writes its own revisions (`python -m services.<name> revision`, the journey's `python
+# -m workflows revision`); the infrastructure tables' are shared's.
+MIGRATION_COMMAND = $(if $(filter infrastructure,$(SERVICE)),shared.migrations,$(if $(filter journey,$(SERVICE)),workflows,services.$(SERVICE)))
 migration: install ## a new revision from model changes: make migration SERVICE=intake MESSAGE="..."
-	$(BIN)/python -m shared.migrations revision $(SCHEMA_MODULE) -m "$(MESSAGE)"
+	$(BIN)/python -m $(MIGRATION_COMMAND) revision -m "$(MESSAGE)"
 
 clean:
 	rm -rf .edih

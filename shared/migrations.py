@@ -11,10 +11,11 @@ before them) is stamped with the revisions its tables match, then upgraded; one 
 refused with what to do.
 
 A service hands its `Schema` (shared/tables.py: its models and migrations folder) to `build_app`;
-nothing here knows a service. `python -m shared.migrations revision <module> -m "what changed"`
-(`make migration SERVICE=...` names the module) writes a revision of the `SCHEMA` that module
-declares (`infrastructure` for the infrastructure tables) from the difference between the models and
-a freshly migrated database; the test suite checks that no model change lacks its revision.
+nothing here knows a service. `new_revision` writes a revision of a schema from the difference
+between its models and a freshly migrated database: a service's command line calls it
+(`python -m services.<name> revision -m "what changed"`, shared/service.py `run_service`), and
+`python -m shared.migrations revision -m "..."` for the infrastructure tables (`make migration
+SERVICE=...` runs the right one); the test suite checks that no model change lacks its revision.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
-import importlib
 import logging
 import os
 import tempfile
@@ -236,26 +236,15 @@ def _has_branch(config: Config, branch: str) -> bool:
     return any(branch in (rev.branch_labels or ()) for rev in script.walk_revisions())
 
 
-def schema_declared_by(module: str) -> Schema:
-    """The `SCHEMA` the module named on the command line declares (`infrastructure`: the
-    infrastructure tables'); the caller names the service's module, this module knows none."""
-    if module == INFRASTRUCTURE:
-        return INFRASTRUCTURE_SCHEMA
-    schema = getattr(importlib.import_module(module), "SCHEMA", None)
-    if not isinstance(schema, Schema):
-        raise SystemExit(f"{module} declares no SCHEMA (a shared.tables.Schema)")
-    return schema
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.migrations")
     commands = parser.add_subparsers(dest="command", required=True)
-    revision = commands.add_parser("revision", help="write a revision from the models' changes")
-    revision.add_argument("module", help="the module declaring the service's SCHEMA (its app "
-                          "module), or 'infrastructure'")
+    revision = commands.add_parser(
+        "revision", help="write a revision from the infrastructure tables' changes (a service's own: "
+        "`python -m <its package> revision -m ...`)")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args()
-    asyncio.run(new_revision(schema_declared_by(args.module), args.message))
+    asyncio.run(new_revision(INFRASTRUCTURE_SCHEMA, args.message))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ and `IdempotentDep` to run a use case as a retry-safe write) rather than the who
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import time
@@ -37,7 +38,7 @@ from shared.inbox import EventConsumer, HandlerTable
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
-from shared.migrations import upgrade
+from shared.migrations import new_revision, upgrade
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import Settings, settings_from_environment
 from shared.tables import INFRASTRUCTURE_TABLES as INFRASTRUCTURE_TABLES  # where tests take it from
@@ -291,6 +292,36 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
         location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{location}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+def run_service(app_factory: Callable[[Settings], FastAPI], service: str,
+                settings_class: type[Settings], schema: Schema, argv: Sequence[str] | None = None) -> None:
+    """The command line of a service (`python -m services.<service>`, the journey's `python -m
+    workflows`): without a command it serves; `migrate` brings its database to the newest revisions
+    of `schema` and exits (for a deployment that migrates before it starts the service); `revision
+    -m MESSAGE` writes the revision its models' changes need."""
+    parser = argparse.ArgumentParser(prog=f"the {service} service", description=run_service.__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve HTTP and consume events (the default)")
+    commands.add_parser("migrate", help="migrate the service's database to its newest revisions")
+    revision = commands.add_parser("revision", help="write a revision from the models' changes")
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "revision":
+        asyncio.run(new_revision(schema, args.message))
+    elif args.command == "migrate":
+        settings = settings_from_environment(settings_class)
+        configure_logging(service, settings.log_level)
+        asyncio.run(_migrate(Database.for_service(settings, service), schema))
+    else:
+        serve(app_factory, service, settings_class)
+
+
+async def _migrate(db: Database, schema: Schema) -> None:
+    try:
+        await upgrade(db, schema)
+    finally:
+        await db.dispose()
 
 
 def serve(app_factory: Callable[[Settings], FastAPI], service: str,
