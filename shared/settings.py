@@ -161,8 +161,8 @@ class Settings(BaseSettings):
 
     def check(self) -> None:
         """Refuse inconsistent or unsafe values, all at once, one line per problem (ValueError):
-        run when settings are made, and again by whoever takes settings copied with changes
-        (`model_copy` skips validators)."""
+        run when settings are made, so also by `of`, which each service's `create_app` calls (settings
+        copied with `model_copy` skipped the validators)."""
         problems = self.problems()
         if problems:
             # One line per problem: `describe_settings_error` prints them as they are.
