@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     mail_from: str = "EDIH Noord-Nederland <noreply@edih-noord.nl>"
+    mail_catcher_dir: Path | None = None
 
     # Clock and calendar: a fixed moment for demos and tests, business hours that can be switched off.
     clock_fixed_at: datetime | None = None
@@ -131,8 +132,6 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 0.2
     relay_batch_size: int = 500
     broker_check_interval_seconds: float = 5.0
-
-    mail_catcher_dir: Path | None = None
 
     log_level: str = "INFO"
 
