@@ -32,6 +32,9 @@ class NotificationSettings(Settings):
     notification_max_attempts: int = Field(20, ge=1)
     notification_retry_base_seconds: float = Field(1.0, gt=0)
     notification_retry_cap_seconds: float = Field(600.0, gt=0)
+    # How long a sender holds a delivery it is attempting: longer than a recipient look-up, a
+    # render and an SMTP or webhook timeout together. After it another sender may take it again.
+    notification_claim_seconds: float = Field(120.0, gt=0)
     # Webhooks for staff tools: message type -> receiver URLs, e.g.
     # EDIH_NOTIFICATION_WEBHOOKS='{"staff-alert": ["https://chat.example/hook"]}'. Each request of
     # that type is also POSTed, signed with the secret, to every URL listed.
