@@ -115,7 +115,8 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
         assert "Metaalbewerking Assen BV" in page
 
     # A stop and a start keep every accepted fact, and send nothing twice: what a user sees of
-    # the company (intake), its deliveries (notifications) and its console stage is the same.
+    # the company (intake), its deliveries (notifications), its journey (the journey API) and its
+    # console stage is the same.
     def seen() -> tuple[object, ...]:
         auth = {"Authorization": f"Bearer {token}"}
         company_seen = httpx.get(f"{settings.url_of('intake')}/companies/{company_id}", headers=auth,
@@ -126,12 +127,15 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
                 headers=auth, timeout=10).json())
         console_seen = httpx.get(f"{settings.url_of('console')}/api/companies/{company_id}",
                                  headers=auth, timeout=10).json()
-        return company_seen, deliveries_seen, console_seen["stage"], console_seen["legal_name"]
+        journey_seen = httpx.get(f"{settings.url_of('journey')}/journeys/{company_id}",
+                                 headers=auth, timeout=10).json()
+        return (company_seen, deliveries_seen, journey_seen,
+                console_seen["stage"], console_seen["legal_name"])
 
     before = seen()
     stack.down()
     stack.up()
-    until(lambda: _safe(seen) == before, message="the same company, deliveries and stage")
+    until(lambda: _safe(seen) == before, message="the same company, deliveries, journey and stage")
     assert asyncio.run(journey_status()) == "RUNNING"
     time.sleep(5)  # time for any wrongly repeated message to arrive
     assert sorted(subjects(mails(stack))) == sorted(subjects(arrived))
