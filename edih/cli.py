@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("status", help="show which parts of the local platform run")
     token = commands.add_parser("token", help="print a bearer token for the local stack")
     token.add_argument("--role", choices=ROLES, default="admin")
-    token.add_argument("--subject", default="local-admin", help="who the token names")
+    token.add_argument("--subject", default="local-admin",
+                       help="who the token names: a staff account id (see the console), or a name")
+    token.add_argument("--email", help="the staff member's e-mail address, shown beside the id")
     token.add_argument("--region", action="append", default=[], help="an advisor's region")
     token.add_argument("--hours", type=float, default=12, help="how long it is valid")
     journeys = commands.add_parser("journeys", help="list company journeys (Temporal visibility)")
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_environment()
     if args.command == "token":
         print(f"Bearer token for {args.subject} ({args.role}), valid {args.hours:g} h:", file=sys.stderr)
-        print(issue_token(settings, args.subject, args.role, regions=args.region,
+        print(issue_token(settings, args.subject, args.role, regions=args.region, email=args.email,
                           ttl=timedelta(hours=args.hours)))
         return 0
 

@@ -25,10 +25,13 @@ ROLES: tuple[Role, ...] = ("admin", "advisor", "viewer", "service")
 class Principal(BaseModel):
     """Who is calling: a staff member or a service."""
 
+    # Who, as an id: a staff account's id (what actors and audit trails record), or a service's name.
     subject: str
     role: Role
     hub_id: str
     regions: list[str] = []
+    # A staff member's e-mail address, to show and to write to; not an identity (it can change).
+    email: str | None = None
 
     def sees(self, region: str | None) -> bool:
         """Advisors work on the companies of their regions; admins, viewers and services on the hub."""
@@ -41,6 +44,7 @@ def issue_token(
     role: Role,
     *,
     regions: list[str] | None = None,
+    email: str | None = None,
     ttl: timedelta | None = None,
     clock: Clock | None = None,
 ) -> str:
@@ -52,6 +56,7 @@ def issue_token(
         "role": role,
         "hub": settings.hub_id,
         "regions": regions or [],
+        **({"email": email} if email else {}),
         "iat": int(now.timestamp()),
         "exp": int((now + (ttl or timedelta(minutes=settings.token_ttl_minutes))).timestamp()),
     }
@@ -70,7 +75,7 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise jwt.InvalidTokenError("token issued for another hub")
     return Principal(
         subject=claims["sub"], role=claims["role"], hub_id=claims["hub"],
-        regions=claims.get("regions", []),
+        regions=claims.get("regions", []), email=claims.get("email"),
     )
 
 

@@ -3,12 +3,14 @@
 Use cases (the HTTP-free functions of a service that take a command, a session, the hub id and the
 clock) raise these instead of `HTTPException`; `build_app` maps each to its status once, so routes,
 HTML forms and event handlers call the same function. The answer keeps FastAPI's shape,
-`{"detail": <the reason>}`, with `errors` when there are several problems.
+`{"detail": <the reason>}`, with `errors` when there are several problems and what the error is
+`about` (e.g. `company_id`, the record a 409 found). A 422 also says its reason as `message`, as
+the answer to a request that fails validation does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class DomainError(Exception):
@@ -16,10 +18,13 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, reason: str, *, problems: Sequence[str] = ()) -> None:
+    def __init__(
+        self, reason: str, *, problems: Sequence[str] = (), about: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.problems = list(problems)
+        self.about = dict(about or {})
 
 
 class NotFound(DomainError):
@@ -54,6 +59,8 @@ class Forbidden(DomainError):
 def error_body(error: DomainError) -> dict[str, object]:
     """The JSON answer of a refused request."""
     body: dict[str, object] = {"detail": error.reason}
+    if isinstance(error, Invalid):
+        body["message"] = error.reason
     if error.problems:
         body["errors"] = error.problems
-    return body
+    return {**body, **error.about}

@@ -4,7 +4,9 @@
 outbox and relay). `build_app` turns a context, its tables, routers and consumers into a FastAPI app
 that migrates the service's database with Alembic when it starts, runs the FastStream broker in the
 same process and serves `/healthz`, `/readyz`, `/metrics` and the dead-letter admin endpoints
-(shared/dead_letters.py). `serve` runs an app with uvicorn on the service's port.
+(shared/dead_letters.py). `serve` runs an app with uvicorn on the service's port. Routes name the
+narrow parts they use (`SessionDep`, `ReadingDep`, `HubDep`, `ClockDep`, `OutboxDep`, `SettingsDep`,
+and `IdempotentDep` to run a use case as a retry-safe write) rather than the whole context.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from shared.clock import Clock, HubCalendar, clock_from
 from shared.db import Database
 from shared.dead_letters import router as dead_letters_router
 from shared.errors import DomainError, error_body
-from shared.idempotency import StoredResponse
-from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
+from shared.idempotency import FROM_HEADER, Answer, Key, StoredResponse, UseCase, run_use_case
+from shared.inbox import DeadLetter, EventConsumer, HandlerTable, ProcessedEvent
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
@@ -81,9 +83,10 @@ class ServiceContext:
         )
 
     def consumer(
-        self, topics: Iterable[str], handlers: dict[str, Any], group: str | None = None
+        self, topics: Iterable[str], handlers: HandlerTable, group: str | None = None
     ) -> EventConsumer:
-        """Subscribe `handlers` (short event name -> handler) to `topics` on this service's broker."""
+        """Subscribe `handlers` (the contract's data model -> handler) to `topics` on this service's
+        broker; raises InvalidHandlerTable when a model is not in the registry or not on `topics`."""
         consumer = EventConsumer(
             service=self.name,
             group=group or self.name,
@@ -134,6 +137,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     ctx.relay.notify()
 
 
+async def get_reading_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for reads only (no transaction held, so no writer waits for it)."""
+    async with get_context(request).db.reading() as session:
+        yield session
+
+
 def get_hub_id(request: Request) -> str:
     return get_context(request).settings.hub_id
 
@@ -142,9 +151,39 @@ def get_clock(request: Request) -> Clock:
     return get_context(request).clock
 
 
+def get_outbox(request: Request) -> Outbox:
+    return get_context(request).outbox
+
+
+def get_settings(request: Request) -> Settings:
+    return get_context(request).settings
+
+
+class IdempotentWrite:
+    """Runs a use case as an HTTP write: in one transaction, safe to retry with an
+    `Idempotency-Key` (`shared.idempotency.run_use_case`), then wakes the relay for its events."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    async def __call__(
+        self, use_case: UseCase[Answer], subject: Callable[[Answer], str | None] | None = None, *,
+        key: Key = FROM_HEADER, payload: bytes | None = None,
+    ) -> Answer | JSONResponse:
+        ctx = get_context(self.request)
+        answer = await run_use_case(ctx.db, ctx.clock, self.request, use_case, subject, key=key,
+                                    payload=payload)
+        ctx.relay.notify()
+        return answer
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadingDep = Annotated[AsyncSession, Depends(get_reading_session)]
 HubDep = Annotated[str, Depends(get_hub_id)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IdempotentDep = Annotated[IdempotentWrite, Depends(IdempotentWrite)]
 
 
 def build_app(

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # A consumer group's session timeout; the broker holds a first join for half of it, so a
     # short one starts consumers faster (tests), a long one rides out pauses (production).
     kafka_session_timeout_ms: int = 10_000
-    # Event consumers (shared/inbox.py). A record whose handler fails with an error that is not a
+    # Event consumers (shared/inbox/). A record whose handler fails with an error that is not a
     # dependency being unavailable is delivered this many times, then dead-lettered; an unavailable
     # dependency (database, Temporal, a service) is retried without limit. Between deliveries the
     # consumer waits, doubling from the base up to the cap: the cap stays well below aiokafka's
@@ -251,6 +251,9 @@ class Settings(BaseSettings):
     notification_max_attempts: int = Field(20, ge=1)
     notification_retry_base_seconds: float = Field(1.0, gt=0)
     notification_retry_cap_seconds: float = Field(600.0, gt=0)
+    # How long a sender holds a delivery it is attempting: longer than a recipient look-up, a
+    # render and an SMTP or webhook timeout together. After it another sender may take it again.
+    notification_claim_seconds: float = Field(120.0, gt=0)
     # Webhooks for staff tools: message type -> receiver URLs, e.g.
     # EDIH_NOTIFICATION_WEBHOOKS='{"staff-alert": ["https://chat.example/hook"]}'. Each request of
     # that type is also POSTed, signed with the secret, to every URL listed.

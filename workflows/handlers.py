@@ -10,7 +10,7 @@ completed) is a dead letter with that reason.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowHandle
@@ -19,12 +19,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from shared.contracts import CloudEvent, contract_for_type
+from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
-from shared.inbox import PermanentError
+from shared.inbox import Handler, HandlerTable, PermanentError
 from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
 from workflows.models import Fact, JourneyPolicy, JourneyStart
+from workflows.stages import FACT_MODELS
 from workflows.worker import TemporalConnection
 
 TOPICS = (
@@ -33,19 +35,6 @@ TOPICS = (
     "edih.training.events",
     "edih.financing.events",
     "edih.network.events",
-)
-# Facts signalled to a running journey; company-registered starts it.
-SIGNALLED = (
-    "company-admitted",
-    "intake-scheduled",
-    "intake-completed",
-    "assessment-completed",
-    "plan-agreed",
-    "company-withdrawn",
-    "company-not-eligible",
-    "service-completed",
-    "service-cancelled",
-    "notification-sent",
 )
 
 
@@ -67,9 +56,13 @@ class Bridge:
         self.temporal = temporal
         self.settings = settings
 
-    def handlers(self) -> dict[str, Any]:
-        table: dict[str, Any] = {name: self.signal for name in SIGNALLED}
-        table["company-registered"] = self.company_registered
+    def handlers(self) -> HandlerTable:
+        """The facts the journey accepts (stages.FACT_MODELS), by the model of their data: a registration
+        starts the journey, every other fact is signalled to the running one."""
+        table: dict[type[EventData], Handler] = {
+            cast(type[EventData], model): self.signal for model in FACT_MODELS.values()
+        }
+        table[CompanyRegistered] = self.company_registered
         return table
 
     async def company_registered(

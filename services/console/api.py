@@ -1,5 +1,6 @@
 """The console's routes: sign-in and sign-out, the companies list, a company with its timeline, the
-caught mail, and the JSON read of a company for bearer tokens."""
+caught mail, the JSON read of a company for bearer tokens, and staff recipients for notifications.
+Thin: what they read comes from `queries`."""
 
 from __future__ import annotations
 
@@ -9,33 +10,17 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlmodel import col, select
 
-from services.console import domain
-from services.console.auth import (
-    COOKIE,
-    StaffDep,
-    authenticate,
-    first_administrator,
-    safe_next,
-    sign_in,
-    sign_out,
-    staff_by_id,
-    staff_for_region,
-)
+from services.console import domain, queries
+from services.console.auth import COOKIE, StaffDep, authenticate, safe_next, sign_in, sign_out
 from services.console.mail import list_mail, read_mail
-from services.console.models import (
-    CompanyPublic,
-    CompanyView,
-    StaffRecipient,
-    TimelineEntry,
-    TimelineEntryPublic,
-)
+from services.console.models import CompanyPublic, StaffRecipient, TimelineEntryPublic
 from shared.auth import Principal, require
-from shared.service import ContextDep, ServiceContext
+from shared.errors import NotFound
+from shared.service import HubDep, ReadingDep, SettingsDep
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,19 +59,20 @@ async def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 @router.post("/login", include_in_schema=False)
 async def login(
     request: Request,
-    ctx: ContextDep,
+    settings: SettingsDep,
+    session: ReadingDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    account = await authenticate(ctx, email, password)
+    account = await authenticate(session, email, password)
     if account is None:
         log.warning("console sign-in refused for %s", email)
         return render(request, "login.html", status_code=401, next=safe_next(next), email=email,
                       error="Wrong e-mail address or password.")
     log.info("console sign-in by %s (%s)", account.email, account.role)
     response = RedirectResponse(safe_next(next), status_code=303)
-    sign_in(response, ctx.settings, account)
+    sign_in(response, settings, account)
     return response
 
 
@@ -99,45 +85,39 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def companies(request: Request, ctx: ContextDep, staff: StaffDep) -> HTMLResponse:
-    query = select(CompanyView).order_by(
-        col(CompanyView.registered_at).desc().nulls_last(), col(CompanyView.company_id)
-    )
-    if staff.role == "advisor":
-        query = query.where(col(CompanyView.region).in_(staff.regions))
-    async with ctx.db.reading() as session:
-        rows = (await session.execute(query)).scalars().all()
+async def companies(request: Request, session: ReadingDep, staff: StaffDep) -> HTMLResponse:
+    rows = await queries.companies_seen_by(session, staff)
     return render(request, "companies.html", staff=staff, companies=rows)
 
 
 @router.get("/companies/{company_id}", response_class=HTMLResponse, include_in_schema=False)
 async def company_page(
-    request: Request, company_id: str, ctx: ContextDep, staff: StaffDep
+    request: Request, company_id: str, session: ReadingDep, staff: StaffDep
 ) -> HTMLResponse:
-    view, timeline = await _company(ctx, staff, company_id)
+    view, timeline = await queries.company_with_timeline(session, staff, company_id)
     return render(request, "company.html", staff=staff, company=view, timeline=timeline)
 
 
 @router.get("/mail", response_class=HTMLResponse, include_in_schema=False)
-async def mail_list(request: Request, ctx: ContextDep, staff: StaffDep) -> HTMLResponse:
-    mails = await asyncio.to_thread(list_mail, ctx.settings.mail_dir)
-    return render(request, "mail.html", staff=staff, mails=mails, maildir=ctx.settings.mail_dir)
+async def mail_list(request: Request, settings: SettingsDep, staff: StaffDep) -> HTMLResponse:
+    mails = await asyncio.to_thread(list_mail, settings.mail_dir)
+    return render(request, "mail.html", staff=staff, mails=mails, maildir=settings.mail_dir)
 
 
 @router.get("/mail/{key}", response_class=HTMLResponse, include_in_schema=False)
-async def mail_message(request: Request, key: str, ctx: ContextDep, staff: StaffDep) -> HTMLResponse:
-    mail = await asyncio.to_thread(read_mail, ctx.settings.mail_dir, key)
+async def mail_message(request: Request, key: str, settings: SettingsDep, staff: StaffDep) -> HTMLResponse:
+    mail = await asyncio.to_thread(read_mail, settings.mail_dir, key)
     if mail is None:
-        raise HTTPException(404, f"no message {key!r} in the mail catcher's Maildir")
+        raise NotFound(f"no message {key!r} in the mail catcher's Maildir")
     return render(request, "mail_message.html", staff=staff, mail=mail)
 
 
 @router.get("/api/companies/{company_id}", tags=["companies"])
 async def company_json(
-    company_id: str, ctx: ContextDep, caller: Annotated[Principal, Depends(api_reader)]
+    company_id: str, session: ReadingDep, caller: Annotated[Principal, Depends(api_reader)]
 ) -> CompanyPublic:
     """A company's registration facts, journey stage and timeline (newest first)."""
-    view, timeline = await _company(ctx, caller, company_id)
+    view, timeline = await queries.company_with_timeline(session, caller, company_id)
     return CompanyPublic(
         **view.model_dump(),
         stage_label=domain.stage_label(view.stage),
@@ -147,38 +127,12 @@ async def company_json(
 
 @router.get("/internal/recipients/{kind}/{staff_id}", tags=["internal"])
 async def recipient(
-    kind: str, staff_id: str, ctx: ContextDep, caller: Annotated[Principal, Depends(service_only)]
+    kind: str, staff_id: str, session: ReadingDep, hub_id: HubDep,
+    caller: Annotated[Principal, Depends(service_only)],
 ) -> StaffRecipient:
     """Name, e-mail and language of a staff member, for notifications at send time: `advisor` by
     staff id, `region-staff` by region (its first advisor, else the first administrator), or
     `administrators` by hub id (the hub's first administrator)."""
-    if kind == "advisor":
-        account = await staff_by_id(ctx, staff_id)
-    elif kind == "region-staff":
-        account = await staff_for_region(ctx, staff_id)
-    elif kind == "administrators":
-        account = await first_administrator(ctx) if staff_id == ctx.settings.hub_id else None
-    else:
-        raise HTTPException(404, f"no recipient kind {kind!r}; the console knows advisor, region-staff, "
-                                 "administrators")
-    if account is None:
-        raise HTTPException(404, f"no staff account for {kind} {staff_id!r}")
+    account = await queries.recipient(session, kind, staff_id, hub_id=hub_id)
     return StaffRecipient(name=account.name or account.email, email=account.email,
                           language=account.language)
-
-
-async def _company(
-    ctx: ServiceContext, who: Principal, company_id: str
-) -> tuple[CompanyView, list[TimelineEntry]]:
-    async with ctx.db.reading() as session:
-        view = await session.get(CompanyView, company_id)
-        # Outside an advisor's regions a company reads as absent, not as forbidden.
-        if view is None or not domain.may_see(who.role, who.regions, view.region):
-            raise HTTPException(404, f"no company {company_id}")
-        query = (
-            select(TimelineEntry)
-            .where(TimelineEntry.company_id == company_id)
-            .order_by(col(TimelineEntry.at).desc(), col(TimelineEntry.id).desc())
-        )
-        timeline = list((await session.execute(query)).scalars().all())
-    return view, timeline

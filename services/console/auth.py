@@ -18,6 +18,7 @@ from urllib.parse import quote
 import jwt
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
 from services.console.domain import STAFF_ROLES
@@ -62,44 +63,41 @@ def _b64(raw: bytes) -> str:
 _NOBODY = hash_password(secrets.token_urlsafe(16))
 
 
-async def authenticate(ctx: ServiceContext, email: str, password: str) -> StaffAccount | None:
+async def authenticate(session: AsyncSession, email: str, password: str) -> StaffAccount | None:
     """The account whose e-mail and password these are, or None."""
-    async with ctx.db.reading() as session:
-        account = (
-            await session.execute(select(StaffAccount).where(StaffAccount.email == email.strip().lower()))
-        ).scalars().first()
+    account = (
+        await session.execute(select(StaffAccount).where(StaffAccount.email == email.strip().lower()))
+    ).scalars().first()
     # scrypt is slow by design: off the event loop, so other requests go on meanwhile.
     ok = await asyncio.to_thread(verify_password, password, account.password_hash if account else _NOBODY)
     return account if ok and account is not None else None
 
 
-async def staff_by_id(ctx: ServiceContext, staff_id: str) -> StaffAccount | None:
-    """The staff account with this id (ids travel in events as strings)."""
+async def staff_by_id(session: AsyncSession, staff_id: str) -> StaffAccount | None:
+    """The staff account with this id (ids travel in events and tokens as strings)."""
     if not staff_id.isdigit():
         return None
-    async with ctx.db.reading() as session:
-        return await session.get(StaffAccount, int(staff_id))
+    return await session.get(StaffAccount, int(staff_id))
 
 
-async def staff_for_region(ctx: ServiceContext, region: str) -> StaffAccount | None:
+async def staff_for_region(session: AsyncSession, region: str) -> StaffAccount | None:
     """Who answers for `region`: its first advisor (by account age), else the first administrator."""
-    accounts = await _accounts(ctx, "advisor", "admin")
+    accounts = await _accounts(session, "advisor", "admin")
     advisors = [a for a in accounts if a.role == "advisor" and region in a.regions]
     admins = [a for a in accounts if a.role == "admin"]
     return (advisors or admins or [None])[0]
 
 
-async def first_administrator(ctx: ServiceContext) -> StaffAccount | None:
+async def first_administrator(session: AsyncSession) -> StaffAccount | None:
     """The oldest administrator account: who answers when nothing names anyone else."""
-    return next(iter(await _accounts(ctx, "admin")), None)
+    return next(iter(await _accounts(session, "admin")), None)
 
 
-async def _accounts(ctx: ServiceContext, *roles: str) -> list[StaffAccount]:
+async def _accounts(session: AsyncSession, *roles: str) -> list[StaffAccount]:
     """The staff accounts with one of `roles`, oldest first."""
-    async with ctx.db.reading() as session:
-        return list((await session.execute(
-            select(StaffAccount).where(col(StaffAccount.role).in_(roles)).order_by(col(StaffAccount.id))
-        )).scalars().all())
+    return list((await session.execute(
+        select(StaffAccount).where(col(StaffAccount.role).in_(roles)).order_by(col(StaffAccount.id))
+    )).scalars().all())
 
 
 async def create_first_admin(ctx: ServiceContext) -> None:
@@ -124,7 +122,9 @@ async def create_first_admin(ctx: ServiceContext) -> None:
 
 def sign_in(response: Response, settings: Settings, account: StaffAccount) -> None:
     # Issued on the system clock: a token's expiry is real time, also when the hub's clock is fixed.
-    token = issue_token(settings, account.email, _role(account.role), regions=account.regions)
+    # The token names the account by its id; the e-mail rides along for display.
+    token = issue_token(settings, str(account.id), _role(account.role), regions=account.regions,
+                        email=account.email)
     response.set_cookie(
         COOKIE, token,
         max_age=settings.token_ttl_minutes * 60,
@@ -174,9 +174,7 @@ async def signed_in(request: Request, ctx: ContextDep) -> Principal:
     except jwt.InvalidTokenError:
         raise SignInRequired(request.url.path) from None
     async with ctx.db.reading() as session:
-        account = (
-            await session.execute(select(StaffAccount).where(StaffAccount.email == principal.subject))
-        ).scalars().first()
+        account = await staff_by_id(session, principal.subject)
     # A deleted account or a changed role ends the session at once, not when the token expires.
     if account is None or account.role != principal.role:
         raise SignInRequired(request.url.path)

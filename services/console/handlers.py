@@ -19,6 +19,7 @@ from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
 from shared.contracts.notifications import NotificationSent
 from shared.db import insert_ignoring_duplicates
+from shared.inbox import HandlerTable
 from shared.metrics import JOURNEYS_BY_STAGE
 
 EVENT_TOPICS: tuple[str, ...] = tuple(sorted({c.topic for c in CONTRACTS if c.kind == "event"}))
@@ -98,8 +99,8 @@ async def on_notification_sent(
     await _record(session, event, "notification-sent", summary, data.sent_at)
 
 
-HANDLERS = {
-    "company-registered": on_company_registered,
-    "journey-stage-changed": on_journey_stage_changed,
-    "notification-sent": on_notification_sent,
+HANDLERS: HandlerTable = {
+    CompanyRegistered: on_company_registered,
+    JourneyStageChanged: on_journey_stage_changed,
+    NotificationSent: on_notification_sent,
 }

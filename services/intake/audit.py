@@ -11,20 +11,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import AuditEntry
-from shared.service import ServiceContext
+from shared.clock import Clock
 
 # The actor of what intake decides without anyone asking (an admission into a freed place).
 SYSTEM = "system"
 
 
 def audit(
-    session: AsyncSession, ctx: ServiceContext, actor: str, company_id: str, action: str,
+    session: AsyncSession, clock: Clock, hub_id: str, actor: str, company_id: str, action: str,
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Log who did what to a company, in the caller's transaction (no contact data in `changes`)."""
     session.add(
         AuditEntry(
-            hub_id=ctx.settings.hub_id, company_id=company_id, actor=actor, action=action,
-            changes=changes or {}, at=ctx.clock.now().astimezone(UTC),
+            hub_id=hub_id, company_id=company_id, actor=actor, action=action,
+            changes=changes or {}, at=clock.now().astimezone(UTC),
         )
     )

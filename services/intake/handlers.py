@@ -1,5 +1,5 @@
 """Intake's event handlers: exits the journey decided, applied to the cohort. `make_handlers` gives
-the table (short event name -> handler, bound to the service's context), `TOPICS` where they come
+the table (the contract's data model -> handler, bound to the service's context), `TOPICS` where they come
 from.
 
 Staff can end a journey in the journey service (withdraw it, or move it to `withdrawn`,
@@ -17,40 +17,30 @@ companies outside the cohort are left alone.
 
 from __future__ import annotations
 
-from typing import cast, get_args
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import places
-from services.intake.api.common import company_of
-from services.intake.cohort import Exit
+from services.intake.use_cases import exits
 from shared.contracts import CloudEvent
 from shared.contracts.journey import JourneyStageChanged
-from shared.inbox import Handler, PermanentError
+from shared.errors import NotFound
+from shared.inbox import HandlerTable, PermanentError
 from shared.service import ServiceContext
 
 TOPICS: list[str] = ["edih.journey.events"]
-# The journey's end stages that are exits of the cohort: intake's exits, by the same names.
-JOURNEY_EXITS: frozenset[str] = frozenset(get_args(Exit))
 
 
-def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
+def make_handlers(ctx: ServiceContext) -> HandlerTable:
     """The handler table, bound to the service's context."""
 
     async def on_journey_stage_changed(
         session: AsyncSession, event: CloudEvent, data: JourneyStageChanged
     ) -> None:
-        if data.to_stage not in JOURNEY_EXITS:
-            return
-        exit_ = cast(Exit, data.to_stage)
-        company = await company_of(session, ctx, data.company_id, for_update=True)
-        if company is None:
-            raise PermanentError(f"no company {data.company_id} in hub {ctx.settings.hub_id}")
-        if company.exit_status is not None or company.cohort_status == "outside_cohort":
-            return  # already left (an echo of intake's own exit), or never in the cohort
-        await places.leave(
-            ctx, session, company, exit_, reason=data.reason, actor=data.actor, at=data.at,
-            noted={"decided_in": "journey", "event_id": event.id},
-        )
+        try:
+            await exits.apply_journey_exit(
+                session, data, event.id, hub_id=ctx.settings.hub_id, clock=ctx.clock, outbox=ctx.outbox,
+                pool_sizes=ctx.settings.intake_pool_sizes,
+            )
+        except NotFound as unknown:
+            raise PermanentError(unknown.reason) from None
 
-    return {"journey-stage-changed": on_journey_stage_changed}
+    return {JourneyStageChanged: on_journey_stage_changed}

@@ -12,8 +12,9 @@ import jwt
 from pydantic import BaseModel
 
 from services.intake import dma
+from shared.clock import Clock
 from shared.contracts.intake import AssessmentStage
-from shared.service import ServiceContext
+from shared.settings import Settings
 
 PURPOSE = "dma-questionnaire"
 VERSION = "sme-v1"
@@ -37,31 +38,33 @@ class LinkProblem(Exception):
         self.kind = kind
 
 
-def issue_link_token(ctx: ServiceContext, company_id: str, stage: AssessmentStage) -> tuple[str, datetime]:
-    now = ctx.clock.now().astimezone(UTC)
-    expires = now + timedelta(days=ctx.settings.intake_questionnaire_link_ttl_days)
+def issue_link_token(
+    settings: Settings, clock: Clock, company_id: str, stage: AssessmentStage
+) -> tuple[str, datetime]:
+    now = clock.now().astimezone(UTC)
+    expires = now + timedelta(days=settings.intake_questionnaire_link_ttl_days)
     claims = {
-        "purpose": PURPOSE, "sub": company_id, "hub": ctx.settings.hub_id, "stage": stage, "ver": VERSION,
+        "purpose": PURPOSE, "sub": company_id, "hub": settings.hub_id, "stage": stage, "ver": VERSION,
         "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
     }
-    return jwt.encode(claims, ctx.settings.jwt_secret, algorithm=ctx.settings.jwt_algorithm), expires
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm), expires
 
 
-def check_link_token(ctx: ServiceContext, token: str) -> Invitation:
+def check_link_token(settings: Settings, clock: Clock, token: str) -> Invitation:
     """The invitation of a valid link token; LinkProblem for any other token."""
     try:
         claims = jwt.decode(
-            token, ctx.settings.jwt_secret, algorithms=[ctx.settings.jwt_algorithm],
+            token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
             options={"require": ["purpose", "sub", "stage", "exp"], "verify_exp": False},
         )
     except jwt.InvalidTokenError as error:
         raise LinkProblem("invalid", f"invalid questionnaire link: {error}") from None
     version = claims.get("ver", VERSION)
-    ours = claims["purpose"] == PURPOSE and claims.get("hub") == ctx.settings.hub_id
+    ours = claims["purpose"] == PURPOSE and claims.get("hub") == settings.hub_id
     if not ours or version not in dma.VERSIONS:
         raise LinkProblem("invalid", "invalid questionnaire link: not an invitation")
     # Expiry against the service's clock (injectable), not the machine's.
-    if ctx.clock.now().timestamp() >= claims["exp"]:
+    if clock.now().timestamp() >= claims["exp"]:
         raise LinkProblem("expired", "this questionnaire link has expired")
     return Invitation(company_id=claims["sub"], stage=claims["stage"], version=version,
                       expires_at=datetime.fromtimestamp(claims["exp"], UTC))

@@ -13,6 +13,7 @@ company admitted. A waitlisted company that withdraws takes no pool lock (it fre
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +23,11 @@ from sqlmodel import col, func, select
 from services.intake import cohort
 from services.intake.audit import SYSTEM, audit
 from services.intake.models import Company, QuotaPool
+from shared.clock import Clock
 from shared.contracts import derived_event_id
 from shared.contracts.intake import CohortStatus, CompanyAdmitted
 from shared.db import insert_ignoring_duplicates
+from shared.outbox import Outbox
 from shared.service import ServiceContext
 
 # The audit action of each exit, on the trail of the company that leaves.
@@ -48,16 +51,19 @@ async def places_taken(session: AsyncSession, hub_id: str, pool: str) -> int:
     return int(await session.scalar(query) or 0)
 
 
-async def place_new_company(ctx: ServiceContext, session: AsyncSession, company: Company) -> CohortStatus:
+async def place_new_company(
+    session: AsyncSession, company: Company, *, pool_regions: Mapping[str, Sequence[str]],
+    pool_sizes: Mapping[str, int],
+) -> CohortStatus:
     """Decide and set the cohort status of `company` (not yet flushed), taking a place if one is free."""
-    hub_id = ctx.settings.hub_id
-    pool = cohort.pool_of(company.region, ctx.settings.intake_pool_regions)
+    hub_id = company.hub_id
+    pool = cohort.pool_of(company.region, pool_regions)
     if pool is None or not cohort.is_manufacturing(company.nace_code):
         company.cohort_status = "outside_cohort"
         return company.cohort_status
     await lock_pool(session, hub_id, pool)
     taken = await places_taken(session, hub_id, pool)
-    size = ctx.settings.intake_pool_sizes.get(pool, 0)
+    size = pool_sizes.get(pool, 0)
     company.pool = pool
     company.cohort_status = cohort.status_for(nace_code=company.nace_code, pool=pool, taken=taken, size=size)
     if company.cohort_status == "admitted":
@@ -71,8 +77,9 @@ async def place_new_company(ctx: ServiceContext, session: AsyncSession, company:
 
 
 async def leave(
-    ctx: ServiceContext, session: AsyncSession, company: Company, exit_: cohort.Exit, *,
-    reason: str, actor: str, at: datetime | None = None, noted: dict[str, Any] | None = None,
+    session: AsyncSession, company: Company, exit_: cohort.Exit, *, reason: str, actor: str,
+    clock: Clock, outbox: Outbox, pool_sizes: Mapping[str, int], at: datetime | None = None,
+    noted: dict[str, Any] | None = None,
 ) -> Company | None:
     """Record that `company` (locked, not yet left) leaves, on its audit trail with `actor`, the
     `reason` and what else is `noted`. When that frees its place, admit the pool's first waitlisted
@@ -81,40 +88,37 @@ async def leave(
     The caller publishes the exit itself when intake decided it (an exit the journey decided is
     not published again)."""
     company.exit_status, company.exit_reason = exit_, reason
-    company.exited_at = at or ctx.clock.now()
+    company.exited_at = at or clock.now()
     session.add(company)
-    admitted = await _free_place(ctx, session, company, exit_)
-    audit(session, ctx, actor, company.id, EXIT_ACTIONS[exit_],
+    admitted = None
+    if company.holds_place and company.pool is not None and cohort.exit_frees_place(
+        exit_, plan_agreed=company.plan_agreed_at is not None
+    ):
+        await lock_pool(session, company.hub_id, company.pool)
+        company.holds_place = False
+        await session.flush()
+        first = await fill_from_waitlist(session, company.pool, company.hub_id, clock=clock,
+                                         outbox=outbox, size=pool_sizes.get(company.pool, 0),
+                                         freed_by=company.id)
+        admitted = first[0] if first else None
+    audit(session, clock, company.hub_id, actor, company.id, EXIT_ACTIONS[exit_],
           {"reason": reason, "admitted_from_waitlist": admitted.id if admitted else None, **(noted or {})})
     return admitted
 
 
-async def _free_place(
-    ctx: ServiceContext, session: AsyncSession, company: Company, exit_: cohort.Exit
-) -> Company | None:
-    if not company.holds_place or company.pool is None:
-        return None
-    if not cohort.exit_frees_place(exit_, plan_agreed=company.plan_agreed_at is not None):
-        return None
-    await lock_pool(session, company.hub_id, company.pool)
-    company.holds_place = False
-    await session.flush()
-    admitted = await fill_from_waitlist(ctx, session, company.pool, freed_by=company.id)
-    return admitted[0] if admitted else None
-
-
 async def fill_from_waitlist(
-    ctx: ServiceContext, session: AsyncSession, pool: str, freed_by: str | None = None
+    session: AsyncSession, pool: str, hub_id: str, *, clock: Clock, outbox: Outbox, size: int,
+    freed_by: str | None = None,
 ) -> list[Company]:
-    """Admit waitlisted companies of `pool`, first come first, into every free place (pool locked).
-    `freed_by` names the company whose exit freed the place, for the admitted company's trail."""
+    """Admit waitlisted companies of `pool` (of `size` places), first come first, into every free
+    place (pool locked). `freed_by` names the company whose exit freed the place, for the admitted
+    company's trail."""
     admitted: list[Company] = []
-    size = ctx.settings.intake_pool_sizes.get(pool, 0)
-    while await places_taken(session, ctx.settings.hub_id, pool) < size:
-        first = await _first_waitlisted(session, ctx.settings.hub_id, pool)
+    while await places_taken(session, hub_id, pool) < size:
+        first = await _first_waitlisted(session, hub_id, pool)
         if first is None:
             break
-        await _admit(ctx, session, first, pool, freed_by)
+        await _admit(session, first, pool, clock, outbox, freed_by)
         admitted.append(first)
     return admitted
 
@@ -123,10 +127,12 @@ async def fill_pools(ctx: ServiceContext) -> list[Company]:
     """Admit waitlisted companies into the free places of every pool: at start, when a pool has
     grown in the settings since the companies were put on its waitlist."""
     admitted: list[Company] = []
-    for pool in ctx.settings.intake_pool_sizes:
+    hub_id = ctx.settings.hub_id
+    for pool, size in ctx.settings.intake_pool_sizes.items():
         async with ctx.db.transaction() as session:
-            await lock_pool(session, ctx.settings.hub_id, pool)
-            admitted += await fill_from_waitlist(ctx, session, pool)
+            await lock_pool(session, hub_id, pool)
+            admitted += await fill_from_waitlist(session, pool, hub_id, clock=ctx.clock,
+                                                 outbox=ctx.outbox, size=size)
     if admitted:
         ctx.relay.notify()
     return admitted
@@ -158,16 +164,15 @@ async def _first_waitlisted(session: AsyncSession, hub_id: str, pool: str) -> Co
 
 
 async def _admit(
-    ctx: ServiceContext, session: AsyncSession, first: Company, pool: str, freed_by: str | None
+    session: AsyncSession, first: Company, pool: str, clock: Clock, outbox: Outbox, freed_by: str | None
 ) -> None:
-    hub_id = ctx.settings.hub_id
     first.cohort_status = "admitted"
     first.holds_place = True
     session.add(first)
-    await ctx.outbox.add(
-        session, "company-admitted", CompanyAdmitted(hub_id=hub_id, company_id=first.id, pool=pool),
+    await outbox.add(
+        session, "company-admitted", CompanyAdmitted(hub_id=first.hub_id, company_id=first.id, pool=pool),
         event_id=derived_event_id("company-admitted", first.id),
     )
-    audit(session, ctx, SYSTEM, first.id, "admitted-from-waitlist",
+    audit(session, clock, first.hub_id, SYSTEM, first.id, "admitted-from-waitlist",
           {"pool": pool, "waitlist_position": first.waitlist_position, "place_freed_by": freed_by})
     await session.flush()

@@ -1,8 +1,8 @@
 """The company's questionnaire pages, rendered on the server in Dutch or English: the form (with
 the answers kept and each offending item marked after a refused submission), the scores after a
 submission or when the link is opened again, and the notices for a link that does not open the
-questionnaire. Texts live here; the markup in `templates/`, the style and a little optional
-script in `static/` (the form works without them).
+questionnaire. The texts live in `templates/texts/<language>.html`, the markup in `templates/`, the
+style and a little optional script in `static/` (the form works without them).
 
 Every page answers with headers that keep the link private: the token in its URL must not leak
 through caches, the Referer header or another site's frame.
@@ -41,145 +41,6 @@ HEADERS = {
 
 NoticeKind = Literal["invalid", "expired", "closed", "not_admitted", "needs_t0"]
 
-TEXTS: dict[Language, dict[str, str]] = {
-    "nl": {
-        "language_name": "Nederlands",
-        "switch_label": "Taal",
-        "for_company": "Voor {company}",
-        "stage_T0": "Nulmeting (T0): de meting bij de start van uw traject",
-        "stage_T1": "Vervolgmeting (T1): de meting na de ondersteuning",
-        "open_until": "Deze link werkt tot {moment}.",
-        "intro": (
-            "Deze vragenlijst laat zien hoe ver uw bedrijf is met digitalisering, in zes onderdelen "
-            "met samen elf vragen. Na het versturen ziet u direct de scores van uw bedrijf."
-        ),
-        "how_to": (
-            "Bij de vragen met vakjes vinkt u aan wat van toepassing is; niets aanvinken mag ook. "
-            "Bij de vragen met rondjes (vraag 4, 9 en 11) kiest u voor elk onderdeel één antwoord."
-        ),
-        "question": "Vraag {number}",
-        "dimension": "Onderdeel {number}",
-        "hint_invested_planned": (
-            "Vink per bedrijfsonderdeel aan of u er al in heeft geïnvesteerd en/of een investering plant."
-        ),
-        "hint_checkbox": "Vink aan wat van toepassing is.",
-        "hint_rating": "Kies per onderdeel hoe ver uw bedrijf is, van 0 (niet gebruikt) tot 5 (in gebruik).",
-        "hint_no_partially_yes": "Kies per onderdeel nee, gedeeltelijk of ja.",
-        "exclusive": (
-            'Let op: "{item}" sluit de andere antwoorden van deze vraag uit. Vink het alleen aan als '
-            "geen van de andere van toepassing is."
-        ),
-        "submit": "Antwoorden versturen",
-        "errors_title": "Nog niet alles is goed ingevuld",
-        "errors_intro": "Er is nog niets opgeslagen. Controleer deze antwoorden en verstuur opnieuw:",
-        "error_missing": "Kies een antwoord.",
-        "error_exclusive": '"{item}" kan niet samen met een ander antwoord van deze vraag worden aangevinkt.',
-        "error_invalid": "Kies een van de gegeven antwoorden.",
-        "error_prefix": "Fout",
-        "thanks_title": "Bedankt voor het invullen",
-        "thanks_intro": "Uw antwoorden zijn ontvangen. Dit zijn de scores van {company}:",
-        "answered_title": "Deze vragenlijst is al ingevuld",
-        "answered_intro": "{company} heeft deze vragenlijst ingevuld op {moment}. Dit zijn de scores:",
-        "scores_caption": "Scores per onderdeel (0 tot 100)",
-        "dimension_heading": "Onderdeel",
-        "score_heading": "Score",
-        "overall": "Totaalscore",
-        "band": "Niveau",
-        "band_basic": "basis",
-        "band_average": "gemiddeld",
-        "band_moderately_advanced": "redelijk gevorderd",
-        "band_advanced": "gevorderd",
-        "next_steps": "Uw adviseur bespreekt de uitkomst met u en kijkt samen met u wat de volgende stap is.",
-    },
-    "en": {
-        "language_name": "English",
-        "switch_label": "Language",
-        "for_company": "For {company}",
-        "stage_T0": "First assessment (T0): the measurement at the start of your journey",
-        "stage_T1": "Follow-up assessment (T1): the measurement after the support",
-        "open_until": "This link works until {moment}.",
-        "intro": (
-            "This questionnaire shows how far your company has come with digitalisation, in six "
-            "dimensions with eleven questions. After sending it you see your company's scores at once."
-        ),
-        "how_to": (
-            "For the questions with boxes, tick what applies; ticking nothing is an answer too. For the "
-            "questions with round buttons (questions 4, 9 and 11), choose one answer for every line."
-        ),
-        "question": "Question {number}",
-        "dimension": "Dimension {number}",
-        "hint_invested_planned": (
-            "For every business area, tick whether you have already invested and/or plan to invest."
-        ),
-        "hint_checkbox": "Tick what applies.",
-        "hint_rating": (
-            "For every line, choose how far your company is, from 0 (not used) to 5 (operational)."
-        ),
-        "hint_no_partially_yes": "For every line, choose no, partially or yes.",
-        "exclusive": (
-            'Note: "{item}" excludes the other answers of this question. Tick it only if none of the '
-            "others applies."
-        ),
-        "submit": "Send answers",
-        "errors_title": "Some answers need your attention",
-        "errors_intro": "Nothing has been saved yet. Check these answers and send again:",
-        "error_missing": "Choose an answer.",
-        "error_exclusive": '"{item}" cannot be ticked together with another answer of this question.',
-        "error_invalid": "Choose one of the answers given.",
-        "error_prefix": "Error",
-        "thanks_title": "Thank you for your answers",
-        "thanks_intro": "Your answers have been received. These are the scores of {company}:",
-        "answered_title": "This questionnaire has already been answered",
-        "answered_intro": "{company} answered this questionnaire on {moment}. These are the scores:",
-        "scores_caption": "Scores per dimension (0 to 100)",
-        "dimension_heading": "Dimension",
-        "score_heading": "Score",
-        "overall": "Overall score",
-        "band": "Level",
-        "band_basic": "basic",
-        "band_average": "average",
-        "band_moderately_advanced": "moderately advanced",
-        "band_advanced": "advanced",
-        "next_steps": "Your advisor will discuss the outcome with you and look at the next step together.",
-    },
-}
-
-NOTICES: dict[NoticeKind, dict[Language, tuple[str, str]]] = {
-    "invalid": {
-        "nl": ("Deze link is niet geldig",
-               "Open de volledige link uit de uitnodiging, of vraag uw adviseur om een nieuwe link."),
-        "en": ("This link is not valid",
-               "Open the whole link from the invitation, or ask your advisor for a new link."),
-    },
-    "expired": {
-        "nl": ("Deze link is verlopen", "Vraag uw adviseur om een nieuwe link naar de vragenlijst."),
-        "en": ("This link has expired", "Ask your advisor for a new link to the questionnaire."),
-    },
-    "closed": {
-        "nl": ("De vragenlijst is gesloten",
-               "Uw bedrijf neemt niet meer deel aan het programma, dus de vragenlijst kan niet meer "
-               "worden ingevuld. Neem bij vragen contact op met uw adviseur."),
-        "en": ("The questionnaire is closed",
-               "Your company no longer takes part in the programme, so the questionnaire can no longer "
-               "be answered. Please contact your advisor with any questions."),
-    },
-    "not_admitted": {
-        "nl": ("De vragenlijst is nog niet open",
-               "Uw bedrijf heeft nog geen plaats in het programma. Zodra dat zo is, krijgt u bericht."),
-        "en": ("The questionnaire is not open yet",
-               "Your company does not have a place in the programme yet. You will hear from us when it "
-               "does."),
-    },
-    "needs_t0": {
-        "nl": ("De vervolgmeting is nog niet open",
-               "De vervolgmeting (T1) kan pas worden ingevuld na de nulmeting (T0). Neem contact op met uw "
-               "adviseur."),
-        "en": ("The follow-up assessment is not open yet",
-               "The follow-up assessment (T1) can only be answered after the first assessment (T0). Please "
-               "contact your advisor."),
-    },
-}
-
 _templates = Environment(
     loader=PackageLoader("services.intake", "templates"),
     autoescape=select_autoescape(default=True),
@@ -187,6 +48,10 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Each language's texts: the names `templates/texts/<language>.html` sets, read as attributes.
+TEXTS: dict[Language, Any] = {
+    language: _templates.get_template(f"texts/{language}.html").module for language in LANGUAGES
+}
 
 
 @dataclass(frozen=True)
@@ -242,8 +107,7 @@ def notice_page(kind: NoticeKind, status_code: int, hub: str, page: Page | None 
     """Why the link does not open the questionnaire: in the company's language when the link says
     who it is for, else in both languages (a forged or expired link names no one we trust)."""
     languages = [page.language] if page else list(LANGUAGES)
-    notices = [(language, *NOTICES[kind][language]) for language in languages]
-    return _render("notice.html", hub, page, status_code=status_code, notices=notices)
+    return _render("notice.html", hub, page, status_code=status_code, kind=kind, notice_languages=languages)
 
 
 def moment(at: datetime, page: Page) -> str:
@@ -271,9 +135,9 @@ def _summary(
                 lines.append({
                     "item_id": item["id"],
                     "anchor": f"item-{field_id(item['id'])}",
-                    "question": texts["question"].format(number=question["id"][1:]),
+                    "question": texts.question.format(number=question["id"][1:]),
                     "item": item["text"],
-                    "message": texts[f"error_{problem}"].format(item=item["text"]),
+                    "message": getattr(texts, f"error_{problem}").format(item=item["text"]),
                 })
     return lines
 

@@ -22,7 +22,7 @@ from shared.contracts import CloudEvent, derived_event_id
 from shared.contracts.intake import ContactsErased
 from shared.contracts.notifications import NotificationRequested, NotificationScheduled
 from shared.db import insert_ignoring_duplicates
-from shared.inbox import Handler
+from shared.inbox import HandlerTable
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ async def erase_contacts(
     await session.flush()
 
 
-def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
+def make_handlers(ctx: ServiceContext) -> HandlerTable:
     """The handler table, bound to the service's context."""
 
     async def on_notification_requested(
@@ -162,4 +162,4 @@ def make_handlers(ctx: ServiceContext) -> dict[str, Handler]:
         # The publisher owns the contacts: `source` is /<hub id>/<service>.
         await erase_contacts(session, ctx, data, owner=event.source.rsplit("/", 1)[-1])
 
-    return {"notification-requested": on_notification_requested, "contacts-erased": on_contacts_erased}
+    return {NotificationRequested: on_notification_requested, ContactsErased: on_contacts_erased}

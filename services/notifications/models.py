@@ -89,13 +89,17 @@ class Delivery(SQLModel, table=True):
     send_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # Real time before which no sender touches it: a retry's backoff, or a sender's claim.
     retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When a sender took it for an attempt; cleared with the attempt's outcome. Still set when a
+    # sender finds it again: that sender stopped mid-attempt (the message may have gone).
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DeliveryAttempt(SQLModel, table=True):
-    """One attempt at a delivery and its outcome (sent, retry, failed, skipped)."""
+    """One attempt at a delivery and its outcome (sent, retry, failed, skipped, cancelled, or
+    interrupted: its sender stopped before it knew)."""
 
     __tablename__ = "delivery_attempts"
 

@@ -13,13 +13,17 @@ staff of the company's region or its administrators, and the webhooks for `staff
 Delivery is at least once towards the server, exactly once for the recipient in every case but one:
 if the process stops after the server accepted a message and before it is marked sent, the claim
 expires and the message goes again with the same `Message-ID` (or `X-EDIH-Delivery`), which mail
-clients and receivers use to drop the copy.
+clients and receivers use to drop the copy. That case is not hidden: the next sender finds the
+claim still set, records an `interrupted` attempt in the delivery's history and counts it in
+`edih_notification_possible_repeats_total`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter
@@ -49,8 +53,15 @@ DELIVERIES = Counter(
     ["channel", "outcome"],
 )
 
-# Longer than a resolve, a render and an SMTP or webhook timeout together.
-CLAIM = timedelta(minutes=2)
+POSSIBLE_REPEATS = Counter(
+    "edih_notification_possible_repeats_total",
+    "Attempts begun again after a sender stopped without recording an outcome: the recipient may "
+    "get the message twice, with the same Message-ID",
+    ["channel"],
+)
+
+INTERRUPTED = ("the sender stopped before recording this attempt's outcome; the message may have "
+               "reached the recipient, and the next attempt sends it again with the same Message-ID")
 
 
 class Sender:
@@ -65,6 +76,8 @@ class Sender:
         real_clock: Clock | None = None,
     ) -> None:
         self.ctx = ctx
+        # Longer than a resolve, a render and an SMTP or webhook timeout together.
+        self.claim = timedelta(seconds=ctx.settings.notification_claim_seconds)
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         # Backoff and claims are about real time (a mail server restart takes seconds), also in a
@@ -112,14 +125,32 @@ class Sender:
         return len(claimed)
 
     async def _claim(self, delivery: Delivery, real_now: datetime) -> bool:
+        """Take the delivery for one attempt. A claim found still set (`claimed_at`) is one whose
+        sender stopped before recording an outcome, perhaps after the mail server had accepted the
+        message: it is recorded as an interrupted attempt and counted, since the attempt now
+        beginning may deliver the same Message-ID a second time."""
+        interrupted = delivery.claimed_at is not None
+        values: dict[str, object] = {"retry_at": real_now + self.claim, "claimed_at": real_now}
+        if interrupted:
+            values["attempts"] = col(Delivery.attempts) + 1
         async with self.ctx.db.transaction() as session:
             result = await session.execute(
                 update(Delivery)
                 .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending",
                        or_(col(Delivery.retry_at).is_(None), col(Delivery.retry_at) <= real_now))
-                .values(retry_at=real_now + CLAIM)
+                .values(**values)
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            if interrupted:
+                session.add(self._attempt(delivery, "interrupted", INTERRUPTED))
+        if interrupted:
+            delivery.attempts += 1
+            POSSIBLE_REPEATS.labels(delivery.channel).inc()
+            log.warning("delivery %s: the attempt begun at %s has no outcome; it goes again and may "
+                        "reach the recipient twice with the same Message-ID",
+                        delivery.delivery_key, delivery.claimed_at)
+        return True
 
     async def deliver(self, delivery: Delivery) -> None:
         """One attempt at one claimed delivery; its outcome is recorded, never raised."""
@@ -149,8 +180,25 @@ class Sender:
             send_at = await send_time_for(session, self.ctx, policy, delivery.company_id, now)
             await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
-                .values(send_at=send_at, retry_at=None)
+                .values(send_at=send_at, retry_at=None, claimed_at=None)
             )
+
+    @asynccontextmanager
+    async def _transition(
+        self, delivery: Delivery, outcome: str, error: str | None = None, **values: object
+    ) -> AsyncIterator[AsyncSession | None]:
+        """In one transaction: move a delivery that is still pending on (`values`, its claim
+        released) and record the attempt; yields the session for what goes with it, or None when
+        another sender or an erasure settled the delivery first."""
+        async with self.ctx.db.transaction() as session:
+            result = await session.execute(
+                update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
+                .values(claimed_at=None, **values)
+            )
+            moved = bool(result.rowcount)  # type: ignore[attr-defined]
+            if moved:
+                session.add(self._attempt(delivery, outcome, error))
+            yield session if moved else None
 
     def _attempt(self, delivery: Delivery, outcome: str, error: str | None = None) -> DeliveryAttempt:
         assert delivery.id is not None
@@ -160,17 +208,11 @@ class Sender:
     async def _record_sent(self, delivery: Delivery, email: str | None, language: str) -> None:
         now = self.ctx.clock.now()
         channel = "webhook" if delivery.channel == "webhook" else "email"
-        async with self.ctx.db.transaction() as session:
-            result = await session.execute(
-                update(Delivery)
-                .where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
-                .values(
-                    status="sent", sent_at=now, attempts=col(Delivery.attempts) + 1,
-                    recipient_email=email, language=language, last_error=None, retry_at=None,
-                )
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                session.add(self._attempt(delivery, "sent"))
+        async with self._transition(
+            delivery, "sent", status="sent", sent_at=now, attempts=col(Delivery.attempts) + 1,
+            recipient_email=email, language=language, last_error=None, retry_at=None,
+        ) as session:
+            if session is not None:
                 await self.ctx.outbox.add(
                     session,
                     "notification-sent",
@@ -188,13 +230,9 @@ class Sender:
 
     async def _record_withheld(self, delivery: Delivery, withheld: Withheld) -> None:
         """Skipped (opted out) or cancelled (erased): recorded with its reason, nothing published."""
-        async with self.ctx.db.transaction() as session:
-            result = await session.execute(
-                update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
-                .values(status=withheld.status, last_error=withheld.reason, retry_at=None)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                session.add(self._attempt(delivery, withheld.status, withheld.reason))
+        async with self._transition(delivery, withheld.status, withheld.reason, status=withheld.status,
+                                    last_error=withheld.reason, retry_at=None):
+            pass
         DELIVERIES.labels(delivery.channel, withheld.status).inc()
         log.info("%s %s %s: %s", withheld.status, delivery.message_type, delivery.notification_id,
                  withheld.reason)
@@ -212,15 +250,9 @@ class Sender:
                 attempts, timedelta(seconds=settings.notification_retry_base_seconds),
                 timedelta(seconds=settings.notification_retry_cap_seconds),
             )
-        async with self.ctx.db.transaction() as session:
-            result = await session.execute(
-                update(Delivery).where(col(Delivery.id) == delivery.id, col(Delivery.status) == "pending")
-                .values(**values)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                session.add(self._attempt(delivery, "failed" if failed else "retry", reason))
-                if failed:
-                    await self._fail(session, delivery, reason, attempts)
+        async with self._transition(delivery, "failed" if failed else "retry", reason, **values) as session:
+            if session is not None and failed:
+                await self._fail(session, delivery, reason, attempts)
         if failed:
             self.ctx.relay.notify()
             self.wake()

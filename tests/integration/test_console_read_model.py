@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 
 from services.console.app import create_app
 from services.console.auth import COOKIE
-from shared.auth import issue_token
+from shared.auth import decode_token, issue_token
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
@@ -106,6 +106,9 @@ async def test_a_registered_company_shows_its_stage_and_timeline_to_signed_in_st
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
     cookie = signed_in.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
+    # The session's token names the staff account by its id; the e-mail is a claim of its own.
+    staff = decode_token(settings, client.cookies[COOKIE])
+    assert staff.subject.isdigit() and staff.email == settings.console_admin_email
 
     # The two events come on two topics, in either order: wait for both.
     page = await eventually(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from edih.infra import free_port, start_process, stop_process, temporal_command
-from shared.contracts import CloudEvent, build_event
+from shared.contracts import CloudEvent
 from shared.contracts.intake import CompanyRegistered
 from shared.inbox import DeadLetter, ProcessedEvent
 from shared.service import ServiceContext
@@ -32,10 +31,11 @@ from tests.support.consumers import (
     consuming_service,
     count,
     grown,
+    publish_on_one_partition,
     publish_registration,
     publishing_service,
     record_company,
-    registered,
+    registration_record,
     retries,
     running,
 )
@@ -84,7 +84,7 @@ async def test_an_unavailable_dependency_is_retried_without_limit_and_never_dead
             raise ConnectionRefusedError("the service it calls is down")
         await record_company(session, event, data)
 
-    ctx = consuming_service(settings, {"company-registered": behind_a_flaky_service})
+    ctx = consuming_service(settings, {CompanyRegistered: behind_a_flaky_service})
     attempts = QUICK_CONSUMER["consumer_attempts"]
     async with running(ctx) as consumer:
         company_id = str(uuid.uuid4())
@@ -106,17 +106,21 @@ async def test_a_bug_gets_its_attempts_then_is_dead_lettered_and_the_partition_g
             raise ZeroDivisionError("a bug")
         await record_company(session, event, data)
 
-    ctx = consuming_service(settings, {"company-registered": buggy_for_one})
+    ctx = consuming_service(settings, {CompanyRegistered: buggy_for_one})
     attempts = QUICK_CONSUMER["consumer_attempts"]
     broken, fine = str(uuid.uuid4()), str(uuid.uuid4())
     async with running(ctx) as consumer:
-        await _publish_on_one_partition(producer, settings, broken, fine)
+        await publish_on_one_partition(producer, settings, registration_record(broken),
+                                       registration_record(fine), partition=1)
         await eventually(lambda: count(consumer, SeenCompany, SeenCompany.company_id == fine),
                          message="the next record on the partition applied")
         assert calls[broken] == attempts
         async with consumer.db.reading() as session:
             letter = (await session.execute(DeadLetter.__table__.select())).one()
         assert letter.error == f"failed {attempts} times: ZeroDivisionError: a bug"
+        # The broken record was the one before the applied one, on the same partition.
+        assert (letter.topic, letter.partition) == (settings.topic(INTAKE_EVENTS), 1)
+        assert calls[fine] == 1
         assert await count(consumer, ProcessedEvent) == 1
 
 
@@ -131,7 +135,7 @@ async def test_a_dead_letter_whose_write_fails_is_written_when_the_database_is_b
         raise ZeroDivisionError("a bug")
 
     calls = 0
-    ctx = consuming_service(settings, {"company-registered": buggy})
+    ctx = consuming_service(settings, {CompanyRegistered: buggy})
     attempts = QUICK_CONSUMER["consumer_attempts"]
     outage = DatabaseOutage(ctx.db, tmp_path)
     async with running(ctx) as consumer:
@@ -141,16 +145,6 @@ async def test_a_dead_letter_whose_write_fails_is_written_when_the_database_is_b
         await outage.end()
         await eventually(lambda: count(consumer, DeadLetter), message="the dead letter written")
         assert await count(consumer, DeadLetter) == 1
-
-
-async def _publish_on_one_partition(producer: ServiceContext, settings: Settings,
-                                    *companies: str) -> None:
-    """Registrations of `companies`, in order, all keyed by the first (so on one partition)."""
-    for company_id in companies:
-        _, event = build_event("company-registered", registered(company_id), sender="intake",
-                               at=datetime.now(UTC))
-        await producer.broker.publish(event.to_bytes(), settings.topic(INTAKE_EVENTS),
-                                      key=companies[0].encode())
 
 
 async def test_the_journey_bridge_keeps_a_registration_until_temporal_is_up(

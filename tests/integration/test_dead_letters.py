@@ -63,7 +63,7 @@ def handler() -> RegionNotServed:
 @pytest.fixture
 async def service(settings: Settings, handler: RegionNotServed) -> FastAPI:
     """A service built by build_app whose consumer runs the refusing handler (not started)."""
-    ctx = consuming_service(settings, {"company-registered": handler})
+    ctx = consuming_service(settings, {CompanyRegistered: handler})
     await ctx.db.create_all([SeenCompany])  # the test handler's table; the app migrates the rest
     return build_app(ctx)
 

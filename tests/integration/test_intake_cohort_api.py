@@ -302,8 +302,11 @@ async def test_an_admission_waits_for_locked_waitlisted_companies_and_keeps_thei
                     started.set_result(await _backend(session))
                     leaving = await session.get(Company, first["id"], with_for_update=True)
                     assert leaving is not None
-                    return await places.leave(intake.ctx, session, leaving, "withdrawn",
-                                              reason="closing down", actor="tester")
+                    return await places.leave(
+                        session, leaving, "withdrawn", reason="closing down", actor="tester",
+                        clock=intake.ctx.clock, outbox=intake.ctx.outbox,
+                        pool_sizes=intake.ctx.settings.intake_pool_sizes,
+                    )
 
             admission = asyncio.create_task(first_leaves())
             waiter = await started

@@ -323,7 +323,7 @@ async def test_expired_forged_and_other_links_get_a_page_in_both_languages(intak
     token = path.removeprefix("/questionnaire/")
     forged = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
     staff_token = intake.auth("admin")["Authorization"].removeprefix("Bearer ")
-    unknown_company, _ = issue_link_token(intake.ctx, str(uuid.uuid4()), "T0")
+    unknown_company, _ = issue_link_token(intake.ctx.settings, intake.ctx.clock, str(uuid.uuid4()), "T0")
 
     for opened, code in [(forged, 403), (f"/questionnaire/{staff_token}", 403),
                          (f"/questionnaire/{unknown_company}", 404)]:

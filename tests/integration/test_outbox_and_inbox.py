@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import col, select
 
 from shared.contracts import CloudEvent
 from shared.contracts.intake import CompanyRegistered
@@ -34,9 +34,11 @@ from tests.support.consumers import (
     consuming_service,
     count,
     grown,
+    publish_on_one_partition,
     publish_registration,
     publishing_service,
     record_company,
+    registration_record,
     running,
 )
 from tests.support.waiting import eventually
@@ -112,17 +114,20 @@ async def test_a_relay_killed_between_publishing_and_marking_sent_causes_no_seco
 async def test_a_poison_record_is_dead_lettered_and_the_consumer_goes_on(
     producer, consumer, settings
 ):
-    topic = settings.topic(INTAKE_EVENTS)
-    await producer.broker.publish(b"{not json", topic, key=b"x")
     unknown = CloudEvent(id="u1", source="/nl-noord/intake", type="eu.edih.intake.nonsense.v1",
                          subject="c", time="2026-01-01T00:00:00Z", data={})
-    await producer.broker.publish(unknown.to_bytes(), topic, key=b"c")
     company_id = str(uuid.uuid4())
-    await producer.relay.start()
-    await publish_registration(producer, company_id)
+    # The two poison records and then a good one, in this order on one partition: the good one is
+    # read only after both poison records were dealt with.
+    await publish_on_one_partition(producer, settings, b"{not json", unknown.to_bytes(),
+                                   registration_record(company_id), partition=2)
     await eventually(lambda: count(consumer, SeenCompany, SeenCompany.company_id == company_id))
-    # The three records have different keys, so they may be on different partitions: in any order.
-    await eventually(lambda: _count_is(consumer, DeadLetter, 2), message="two dead letters")
+    async with consumer.db.reading() as session:
+        letters = (await session.execute(select(DeadLetter).order_by(col(DeadLetter.offset)))).scalars().all()
+    assert [(letter.partition, letter.payload) for letter in letters] == [
+        (2, b"{not json"), (2, unknown.to_bytes())]
+    assert letters[0].error.startswith("malformed") and letters[1].error.startswith("malformed")
+    assert letters[1].offset == letters[0].offset + 1
     # The dead letters also reach the group's dead-letter topic, through the consumer's outbox.
     dlq = settings.topic("edih.console.dlq")
     await eventually(lambda: count(consumer, OutboxRecord, OutboxRecord.topic == dlq,
@@ -162,7 +167,7 @@ async def test_the_lag_shows_the_records_a_stuck_consumer_has_not_processed(prod
         await released.wait()
         await record_company(session, event, data)
 
-    async with running(consuming_service(settings, {"company-registered": stuck})) as consumer:
+    async with running(consuming_service(settings, {CompanyRegistered: stuck})) as consumer:
         # A fresh consumer measures every partition it was assigned, each with nothing behind.
         await eventually(lambda: _lags_are(settings, [0.0] * settings.kafka_topic_partitions),
                          message="a lag of 0 on every partition")
@@ -177,10 +182,6 @@ async def test_the_lag_shows_the_records_a_stuck_consumer_has_not_processed(prod
         released.set()
         await eventually(lambda: _total_lag_is(settings, 0), message="the lag back to 0")
         assert await count(consumer, SeenCompany) == 3
-
-
-async def _count_is(ctx: ServiceContext, model: type[SQLModel], expected: int) -> bool:
-    return await count(ctx, model) == expected
 
 
 async def _sent(producer: ServiceContext, expected: int) -> bool:

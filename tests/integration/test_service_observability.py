@@ -31,9 +31,10 @@ from shared.service import ServiceContext, build_app
 from shared.settings import Settings
 from tests.conftest import Tansu
 from tests.support.consumers import registered
+from tests.support.forwarding import forwarded
+from tests.support.served import served
 from tests.support.waiting import eventually
 from workflows.app import create_app as create_journey
-from workflows.worker import TemporalConnection
 
 failing = APIRouter()
 
@@ -107,7 +108,7 @@ async def serving(app: FastAPI, name: str, settings: Settings) -> AsyncIterator[
 
 def probe_app(settings: Settings, name: str) -> FastAPI:
     ctx = ServiceContext.create(name, settings)
-    ctx.consumer(["edih.intake.events"], {"company-registered": apply_registration})
+    ctx.consumer(["edih.intake.events"], {CompanyRegistered: apply_registration})
     return build_app(ctx, routers=[failing])
 
 
@@ -175,15 +176,27 @@ async def test_a_service_check_that_fails_or_raises_makes_the_service_not_ready(
 
 
 async def test_the_journey_service_is_ready_only_with_temporal(settings: Settings, temporal_address: str):
-    settings = settings.model_copy(update={"temporal_address": temporal_address,
-                                           "temporal_task_queue": f"q-{uuid.uuid4().hex}"})
-    async with serving(create_journey(settings), "journey", settings) as probe:
-        response = await probe.http.get("/readyz")
-        assert (response.status_code, response.json()["checks"]) == (
-            200, {"database": True, "broker": True, "temporal": True}
-        )
-    nowhere = settings.model_copy(update={"temporal_address": f"127.0.0.1:{free_port()}"})
-    assert await TemporalConnection(nowhere).reachable(timeout=2) is False
+    # The journey service reaches Temporal through a port the test can cut while the service runs.
+    temporal_port = int(temporal_address.rsplit(":", 1)[1])
+    async with forwarded(free_port(), temporal_port) as temporal:
+        settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{temporal.port}",
+                                               "temporal_task_queue": f"q-{uuid.uuid4().hex}"})
+        app = create_journey(settings)
+        async with served(app, "journey") as url, httpx.AsyncClient(base_url=url) as http:
+
+            async def readiness() -> tuple[int, dict[str, bool]]:
+                response = await http.get("/readyz", timeout=30)
+                return response.status_code, response.json()["checks"]
+
+            assert await readiness() == (200, {"database": True, "broker": True, "temporal": True})
+            await temporal.cut()
+            assert await readiness() == (503, {"database": True, "broker": True, "temporal": False})
+            await temporal.restore()
+            await eventually(lambda: _ready(http), timeout=30, message="ready again with Temporal back")
+
+
+async def _ready(http: httpx.AsyncClient) -> bool:
+    return (await http.get("/readyz", timeout=30)).status_code == 200
 
 
 async def test_metrics_count_http_requests_by_status_including_500s(probe: Probe):

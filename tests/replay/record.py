@@ -123,7 +123,7 @@ async def continued(journeys: Journeys) -> None:
         sent = NotificationSent(hub_id="nl-noord", company_id=company, notification_id=f"n-{n}",
                                 message_type="welcome", channel="email", sent_at=AT)
         event = build_event("notification-sent", sent, sender="notifications", at=AT)[1]
-        await journeys.bridge.handlers()["notification-sent"](None, event, sent)
+        await journeys.bridge.handlers()[NotificationSent](None, event, sent)
     await journeys.settled(company, taken=9)
     await journeys.act(company, CompanyJourney.resume, StaffAction(actor="staff-3", reason="back"))
     await journeys.publish("intake-scheduled", scheduled(company))

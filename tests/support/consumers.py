@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlmodel import Field, SQLModel, func, select
 
 from edih.infra import free_port
-from shared.contracts import CloudEvent
+from shared.contracts import CloudEvent, build_event
 from shared.contracts.intake import CompanyRegistered
 from shared.db import Database
+from shared.inbox import HandlerTable
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
 
@@ -47,6 +49,22 @@ def registered(company_id: str, legal_name: str = "Acme BV") -> CompanyRegistere
     )
 
 
+async def publish_on_one_partition(producer: ServiceContext, settings: Settings, *records: bytes,
+                                  partition: int = 0) -> None:
+    """`records`, in order, straight onto one partition of intake's events (named, not left to the
+    keys' hash): a consumer reads them in this order, so one applied after a poison record shows
+    that the consumer got past the poison record."""
+    for raw in records:
+        await producer.broker.publish(raw, settings.topic(INTAKE_EVENTS), partition=partition)
+
+
+def registration_record(company_id: str) -> bytes:
+    """A company-registered CloudEvent, as intake publishes it."""
+    _, event = build_event("company-registered", registered(company_id), sender="intake",
+                           at=datetime.now(UTC))
+    return event.to_bytes()
+
+
 async def record_company(session: AsyncSession, event: CloudEvent, data: CompanyRegistered) -> None:
     session.add(SeenCompany(company_id=data.company_id, event_id=event.id))
 
@@ -68,11 +86,11 @@ async def publishing_service(settings: Settings, relay: bool = False) -> AsyncIt
         await ctx.db.dispose()
 
 
-def consuming_service(settings: Settings, handlers: dict[str, Any] | None = None) -> ServiceContext:
+def consuming_service(settings: Settings, handlers: HandlerTable | None = None) -> ServiceContext:
     """A service (named console: its consumer group) with a consumer of intake's events running
     `handlers` (by default: record every company-registered), not started yet."""
     ctx = ServiceContext.create("console", settings.model_copy(update=QUICK_CONSUMER))
-    ctx.consumer([INTAKE_EVENTS], handlers or {"company-registered": record_company})
+    ctx.consumer([INTAKE_EVENTS], handlers or {CompanyRegistered: record_company})
     return ctx
 
 

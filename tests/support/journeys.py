@@ -105,7 +105,7 @@ class Journeys:
         before = 0 if name == "company-registered" else (await self.state(data.company_id)).applied_facts
         owner = sender if name.startswith("service-") else None
         event = build_event(name, data, sender=sender, at=AT, service=owner)[1]
-        await self.bridge.handlers()[name](None, event, data)
+        await self.bridge.handlers()[type(data)](None, event, data)
         await self.settled(data.company_id, taken=before + 1)
         return event
 

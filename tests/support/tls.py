@@ -13,6 +13,8 @@ from pathlib import Path
 
 import trustme
 
+from tests.support.forwarding import pipe
+
 
 def certificates(folder: Path, client: str) -> tuple[trustme.CA, dict[str, Path]]:
     """A new CA, and the files a cluster's operator hands out: the CA, a client certificate, its key."""
@@ -42,16 +44,6 @@ async def tls_front_door(ca: trustme.CA, server_port: int, port: int) -> AsyncIt
     context.verify_mode = ssl.CERT_REQUIRED
     context.set_alpn_protocols(["h2"])  # gRPC (Temporal) speaks HTTP/2; Kafka ignores it
     door = TlsFrontDoor(port, [])
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         names = writer.get_extra_info("peercert").get("subjectAltName", ())

@@ -21,6 +21,15 @@ def test_a_token_names_its_subject_role_and_regions():
     assert (principal.subject, principal.role, principal.regions) == ("anna", "advisor", ["drenthe"])
 
 
+def test_a_staff_token_names_the_account_id_with_the_email_as_a_claim_of_its_own():
+    token = issue_token(settings, "7", "advisor", regions=["drenthe"], email="sanne@edih-noord.nl")
+    principal = decode_token(settings, token)
+    assert (principal.subject, principal.email) == ("7", "sanne@edih-noord.nl")
+    claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm])
+    assert (claims["sub"], claims["email"]) == ("7", "sanne@edih-noord.nl")
+    assert decode_token(settings, issue_token(settings, "journey", "service")).email is None
+
+
 def test_an_expired_token_is_refused():
     long_ago = FixedClock(datetime(2020, 1, 1, tzinfo=UTC))
     token = issue_token(settings, "anna", "admin", ttl=timedelta(minutes=5), clock=long_ago)

@@ -4,6 +4,7 @@ real broker in tests/integration)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from shared.contracts import build_event
 from shared.contracts.intake import CompanyRegistered
-from shared.inbox import DeadLetter, PermanentError, ProcessedEvent, is_transient
+from shared.contracts.services import ServiceRequested
+from shared.inbox import DeadLetter, InvalidHandlerTable, PermanentError, ProcessedEvent, is_transient
 from shared.outbox import OutboxRecord
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
@@ -48,7 +50,7 @@ def registration(company_id: str, legal_name: str = "Acme BV") -> bytes:
 async def ctx(tmp_path: Path) -> AsyncIterator[ServiceContext]:
     applied.clear()
     context = ServiceContext.create("console", Settings(data_dir=tmp_path, consumer_retry_base_seconds=0.01))
-    context.consumer(["edih.intake.events"], {"company-registered": on_registered})
+    context.consumer(["edih.intake.events"], {CompanyRegistered: on_registered})
     await context.db.create_all(INFRASTRUCTURE_TABLES)
     yield context
     await context.db.dispose()
@@ -169,3 +171,33 @@ def test_an_unavailable_dependency_is_transient(error: BaseException):
 ], ids=lambda error: type(error).__name__)
 def test_a_bug_or_a_refusal_is_not_transient(error: BaseException):
     assert not is_transient(error)
+
+
+def _consumer_of(tmp_path: Path, topics: list[str], handlers) -> None:  # type: ignore[no-untyped-def]
+    ServiceContext.create("console", Settings(data_dir=tmp_path)).consumer(topics, handlers)
+
+
+def test_a_handler_table_naming_a_model_outside_the_registry_is_refused_at_registration(tmp_path):
+    class Unregistered(CompanyRegistered):
+        pass
+
+    with pytest.raises(InvalidHandlerTable, match="handler for Unregistered: not the data model of any"):
+        _consumer_of(tmp_path, ["edih.intake.events"], {Unregistered: on_registered})
+    # A table still keyed by the short name is refused alike, instead of never matching a record.
+    with pytest.raises(InvalidHandlerTable, match="company-registered"):
+        _consumer_of(tmp_path, ["edih.intake.events"], {"company-registered": on_registered})
+
+
+def test_a_handler_for_a_model_that_never_comes_on_the_subscribed_topics_is_refused(tmp_path):
+    with pytest.raises(InvalidHandlerTable,
+                       match=re.escape("handler for CompanyRegistered: it comes on edih.intake.events, and "
+                                       "the consumer subscribes only to edih.journey.events")):
+        _consumer_of(tmp_path, ["edih.journey.events"], {CompanyRegistered: on_registered})
+
+
+def test_a_command_several_services_receive_is_handled_on_the_receivers_topic(tmp_path):
+    # service-requested has one model and one contract per receiving service, routed by topic.
+    _consumer_of(tmp_path, ["edih.training.commands"], {ServiceRequested: on_registered})
+    with pytest.raises(InvalidHandlerTable, match=re.escape("edih.financing.commands, edih.network.commands, "
+                                                            "edih.training.commands")):
+        _consumer_of(tmp_path, ["edih.intake.events"], {ServiceRequested: on_registered})

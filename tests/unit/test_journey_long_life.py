@@ -32,7 +32,7 @@ async def signal(journeys: Journeys, name: str, data: EventData, sender: str = "
     """Hand a fact to the bridge without querying the journey: the test server leaves a query sent
     to a run that is continuing as new unanswered, and then stops skipping time."""
     event = build_event(name, data, sender=sender, at=AT)[1]
-    await journeys.bridge.handlers()[name](None, event, data)
+    await journeys.bridge.handlers()[type(data)](None, event, data)
     return event
 
 

@@ -81,7 +81,7 @@ async def log_and_maybe_fail(session: Any, event: CloudEvent, data: CompanyRegis
 async def test_lines_inside_a_consumers_event_name_the_event_and_the_company(json_logs, tmp_path: Path):
     ctx = ServiceContext.create("console", Settings(data_dir=tmp_path, consumer_attempts=2,
                                                     consumer_retry_base_seconds=0.01))
-    ctx.consumer(["edih.intake.events"], {"company-registered": log_and_maybe_fail})
+    ctx.consumer(["edih.intake.events"], {CompanyRegistered: log_and_maybe_fail})
     await ctx.db.create_all(INFRASTRUCTURE_TABLES)
     applied, broken = registration("c-1"), registration("c-2", "Broken BV")
     refused = registration("c-3", "Refused BV")

@@ -28,10 +28,19 @@ def test_implicit_tls_and_starttls_together_are_refused():
 def test_a_login_without_tls_is_refused_in_production_unless_allowed():
     with pytest.raises(ValidationError, match="password would cross the network in the clear"):
         Settings(**PRODUCTION, smtp_username="edih", smtp_password="pw")
-    assert Settings(**PRODUCTION, smtp_username="edih", smtp_password="pw", smtp_allow_plain_auth=True)
+    # Accepted as given: the login kept, with the transport that was asked for.
+    login = {"smtp_username": "edih", "smtp_password": "pw"}
+    allowed = Settings(**PRODUCTION, **login, smtp_allow_plain_auth=True)
+    transport = {"smtp_username", "smtp_allow_plain_auth", "smtp_tls", "smtp_starttls"}
+    assert allowed.model_dump(include=transport) == {
+        "smtp_username": "edih", "smtp_allow_plain_auth": True, "smtp_tls": False, "smtp_starttls": False}
     for secure in ({"smtp_starttls": True}, {"smtp_tls": True}):
-        assert Settings(**PRODUCTION, smtp_username="edih", smtp_password="pw", **secure)
-    assert Settings(**PRODUCTION), "no login, nothing to leak"
+        settings = Settings(**PRODUCTION, **login, **secure)
+        assert settings.smtp_username == "edih" and settings.smtp_allow_plain_auth is False
+        assert settings.model_dump(include=set(secure)) == secure
+    # No login, nothing to leak: production without TLS and without a login starts.
+    assert Settings(**PRODUCTION).model_dump(include={"smtp_username", "smtp_tls", "smtp_starttls"}) == {
+        "smtp_username": None, "smtp_tls": False, "smtp_starttls": False}
 
 
 def test_development_may_log_in_to_a_local_server_without_tls():

@@ -3,43 +3,30 @@ the company's questionnaire link for an invitation or reminder."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
-from services.intake import domain
-from services.intake.api.common import SERVICE, company_or_404, contacts_of
-from services.intake.api.public import Link, link_for
+from services.intake.api.common import SERVICE
 from services.intake.models import RecipientPublic
+from services.intake.use_cases import contacts, questionnaire
+from services.intake.use_cases.questionnaire import Link
 from shared.contracts.intake import AssessmentStage
-from shared.service import ContextDep
+from shared.service import ClockDep, HubDep, ReadingDep, SettingsDep
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
-RECIPIENT_KINDS = ("primary-contact",)
-
 
 @router.get("/recipients/{kind}/{recipient_id}", response_model=RecipientPublic, dependencies=[SERVICE])
-async def resolve_recipient(kind: str, recipient_id: str, ctx: ContextDep) -> RecipientPublic:
+async def resolve_recipient(
+    kind: str, recipient_id: str, session: ReadingDep, hub_id: HubDep
+) -> RecipientPublic:
     """The name, e-mail and language of a recipient named in an event, e.g. a company's primary
     contact (`primary-contact` with the company id). Asked at send time, so changes apply."""
-    if kind not in RECIPIENT_KINDS:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"unknown recipient kind {kind!r}; intake knows {', '.join(RECIPIENT_KINDS)}",
-        )
-    async with ctx.db.reading() as session:
-        company = await company_or_404(session, ctx, recipient_id)
-        contacts = await contacts_of(session, [company.id])
-    primary = domain.primary_contact(contacts[company.id])
-    if primary is None or primary.email is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"company {recipient_id} has no contact with an e-mail address"
-        )
-    return RecipientPublic(name=primary.name, email=primary.email, language=primary.language)
+    return await contacts.resolve_recipient(session, hub_id, kind, recipient_id)
 
 
 @router.get("/questionnaire-links/{company_id}/{stage}", response_model=Link, dependencies=[SERVICE])
-async def questionnaire_link(company_id: str, stage: AssessmentStage, ctx: ContextDep) -> Link:
+async def questionnaire_link(
+    company_id: str, stage: AssessmentStage, session: ReadingDep, settings: SettingsDep, clock: ClockDep
+) -> Link:
     """A fresh link for the company to fill in the T0 or T1 questionnaire (for a message to it)."""
-    async with ctx.db.reading() as session:
-        await company_or_404(session, ctx, company_id)
-    return link_for(ctx, company_id, stage)
+    return await questionnaire.create_link(session, company_id, stage, settings=settings, clock=clock)

@@ -11,21 +11,22 @@ scores, 409 rules, event and `Idempotency-Key` handling.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from fastapi.responses import Response
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import SQLModel
 
-from services.intake import dma, domain, links
+from services.intake import domain
 from services.intake.api import questionnaire_page
 from services.intake.api.assessments import submit
-from services.intake.api.common import StaffWriter, company_or_404, require_in_programme
+from services.intake.api.common import StaffWriter, ZoneDep
 from services.intake.records import AssessmentAnswers, AssessmentPublic
+from services.intake.use_cases import questionnaire
+from services.intake.use_cases.questionnaire import Link
 from shared.contracts.intake import AssessmentStage
-from shared.service import ContextDep, ServiceContext
+from shared.service import ClockDep, IdempotentDep, OutboxDep, ReadingDep, SettingsDep
 
 router = APIRouter(prefix="/questionnaire", tags=["questionnaire (public)"])
 staff = APIRouter(tags=["questionnaire (public)"])
@@ -38,33 +39,14 @@ class LinkRequest(SQLModel):
     stage: AssessmentStage
 
 
-class Link(BaseModel):
-    url: str
-    token: str
-    stage: AssessmentStage
-    expires_at: datetime
-
-
-def read_link_token(ctx: ServiceContext, token: str) -> links.Invitation:
-    """The invitation of a valid link token; 403 for an invalid or expired one (the JSON API)."""
-    try:
-        return links.check_link_token(ctx, token)
-    except links.LinkProblem as problem:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(problem)) from None
-
-
 @staff.post("/companies/{company_id}/questionnaire-link", status_code=201, response_model=Link)
-async def create_link(company_id: str, body: LinkRequest, ctx: ContextDep, staff: StaffWriter) -> Link:
+async def create_link(
+    company_id: str, body: LinkRequest, session: ReadingDep, settings: SettingsDep, clock: ClockDep,
+    staff: StaffWriter,
+) -> Link:
     """A link for the company to fill in the T0 or T1 questionnaire itself."""
-    async with ctx.db.reading() as session:
-        require_in_programme(await company_or_404(session, ctx, company_id, staff=staff))
-    return link_for(ctx, company_id, body.stage)
-
-
-def link_for(ctx: ServiceContext, company_id: str, stage: AssessmentStage) -> Link:
-    token, expires = links.issue_link_token(ctx, company_id, stage)
-    base = (ctx.settings.intake_public_url or ctx.settings.intake_url).rstrip("/")
-    return Link(url=f"{base}/questionnaire/{token}", token=token, stage=stage, expires_at=expires)
+    return await questionnaire.create_link(session, company_id, body.stage, settings=settings, clock=clock,
+                                           staff=staff)
 
 
 @router.get(
@@ -77,21 +59,19 @@ def link_for(ctx: ServiceContext, company_id: str, stage: AssessmentStage) -> Li
                410: {"description": "A browser's page: the link expired or the company left."}},
 )
 async def read_questionnaire(
-    token: str, request: Request, ctx: ContextDep,
+    token: str, request: Request, session: ReadingDep, settings: SettingsDep, clock: ClockDep, zone: ZoneDep,
     lang: str | None = Query(None, description="nl or en; the contact's language by default."),
-) -> Response:
+) -> Response | dict[str, object]:
     """The questionnaire in the company contact's language, with the stage and company name."""
     if _wants_page(request):
-        return await questionnaire_page.open_link(ctx, token, lang)
+        return await questionnaire_page.open_link(session, settings, clock, zone, token, lang)
     try:
         language = _LANGUAGE.validate_python(lang)
     except ValidationError as error:
         errors = [{**e, "loc": ("query", "lang")} for e in error.errors(include_url=False)]
         raise RequestValidationError(errors) from None
-    invitation = read_link_token(ctx, token)
-    addressee = await questionnaire_page.addressee_of(ctx, invitation)
-    questionnaire = dma.localised(invitation.version, language or addressee.language)
-    return JSONResponse({**questionnaire, "stage": invitation.stage, "company": addressee.name})
+    invitation = questionnaire.invitation_of(settings, clock, token)
+    return await questionnaire.read_questionnaire(session, settings.hub_id, invitation, language)
 
 
 @router.post(
@@ -106,15 +86,19 @@ async def read_questionnaire(
             "and `submission` (the page's submission id)."}},
     }}},
 )
-async def answer_questionnaire(token: str, request: Request, ctx: ContextDep) -> Response:
+async def answer_questionnaire(
+    token: str, request: Request, write: IdempotentDep, session: ReadingDep, settings: SettingsDep,
+    clock: ClockDep, outbox: OutboxDep, zone: ZoneDep,
+) -> AssessmentPublic | Response:
     """The company's answers: scored and stored like staff-entered ones (422 / 409 store nothing).
     The page's form is answered with a page: the scores, or the form again with what to correct."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() in FORM_TYPES:
-        return await questionnaire_page.answer_form(ctx, request, token)
-    invitation = read_link_token(ctx, token)
+        return await questionnaire_page.answer_form(request, write, session, settings, clock, outbox, zone,
+                                                    token)
+    invitation = questionnaire.invitation_of(settings, clock, token)
     body = await _answers_json(request)
-    return await submit(ctx, request, invitation.company_id, invitation.stage, invitation.version,
-                        body.answers, entered_by="company")
+    return await submit(write, invitation.company_id, invitation.stage, invitation.version, body.answers,
+                        entered_by="company", hub_id=settings.hub_id, clock=clock, outbox=outbox)
 
 
 def _wants_page(request: Request) -> bool:

@@ -1,181 +1,44 @@
-"""Idempotent event consumption: the inbox of processed event ids, dead letters, and what a consumer
-does with a record it cannot apply.
-
-`EventConsumer` subscribes a service's handler table to its topics. For each record it decodes the
-CloudEvent, validates `data` against the contracts registry and runs the handler in one database
-transaction together with the inbox row, so a redelivered event has no second effect.
-
-A record the handler does not apply meets this policy:
-
-- not a CloudEvent, an unknown type, invalid data, or refused by the handler with `PermanentError`:
-  a dead letter at once (a row in `dead_letters` and, through the outbox, a record on
-  `edih.<group>.dlq`), and the consumer goes on with the next record;
-- an unavailable dependency (`is_transient`: the database's connection and operational errors,
-  `OSError`/`ConnectionError`, timeouts, Temporal's UNAVAILABLE, DEADLINE_EXCEEDED,
-  RESOURCE_EXHAUSTED or a failed connection, httpx transport errors): retried without limit and
-  never dead-lettered, so a fact waits for its dependency instead of being lost to it;
-- any other error (a bug): retried until the record has failed `attempts` times, then dead-lettered
-  so the partition goes on.
-
-A record's offset is committed only once its effect or its dead letter is committed. A record to
-try again is nacked: FastStream seeks its partition back and the next fetch returns it, after a pause
-that doubles from the setting `consumer_retry_base_seconds` up to `consumer_retry_cap_seconds`.
-Pausing between fetches, instead of looping inside one handler call, keeps the consumer within aiokafka's
-`max_poll_interval_ms`, so it stays in its group. Every retry counts in `edih_event_retries_total`
-and logs a warning.
-
-Once its cause is fixed, a dead letter can be replayed (`replay`; shared/dead_letters.py serves it
-as `POST /admin/dead-letters/{id}/retry`): the record runs through the handler again and the letter
-is marked resolved in the same transaction as the effect.
-
-Every `kafka_lag_interval_seconds` the consumer measures its lag (end offset minus committed offset
-of each assigned partition) into `edih_consumer_lag`, so a stuck consumer shows a growing lag.
-"""
+"""The consumer: runs a service's handler table for the records of its topics, each handler in one
+transaction with its inbox row, and applies the policy of shared/inbox/__init__.py to the records it
+cannot apply (retry later, or dead-letter); it also replays a dead letter once its cause is fixed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn, cast
 
-import httpx
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import BaseModel
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
-from temporalio.client import RPCTimeoutOrCancelledError
-from temporalio.service import RPCError, RPCStatusCode
+from sqlmodel import col
 
-from shared.background import WakeableLoop
 from shared.clock import Clock
-from shared.contracts import CloudEvent, derived_event_id, parse_data
+from shared.contracts import CloudEvent, parse_data
 from shared.contracts.base import Contract
-from shared.db import Database, UTCDateTime, insert_ignoring_duplicates
-from shared.kafka import dead_letter_topic, partition_lag
+from shared.db import Database, insert_ignoring_duplicates
+from shared.inbox.dead_lettering import DeadLetters
+from shared.inbox.failures import AlreadyResolved, PermanentError, ReplayFailed, describe, is_transient
+from shared.inbox.handlers import Handler, HandlerTable, check_handlers
+from shared.inbox.lag import LagGauge
+from shared.inbox.tables import DeadLetter, ProcessedEvent
 from shared.logging import event_context
-from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENT_RETRIES, EVENTS_IN, HANDLER_LATENCY
+from shared.metrics import EVENT_RETRIES, EVENTS_IN, HANDLER_LATENCY
 from shared.outbox import Outbox
 from shared.settings import Settings
 
-log = logging.getLogger(__name__)
-
-# How much of an error a dead letter keeps.
-ERROR_LENGTH = 4000
-
-Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
-
-
-class ProcessedEvent(SQLModel, table=True):
-    """An event a consumer group has applied; its presence makes a redelivery a no-op."""
-
-    __tablename__ = "processed_events"
-
-    consumer: str = Field(primary_key=True)
-    event_id: str = Field(primary_key=True)
-    processed_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class DeadLetter(SQLModel, table=True):
-    """A record the service could not process, with the reason; resolved once replayed."""
-
-    __tablename__ = "dead_letters"
-
-    id: int | None = Field(default=None, primary_key=True)
-    letter_id: str = Field(unique=True)
-    consumer: str = Field(index=True)
-    topic: str
-    partition: int
-    offset: int
-    key: str | None
-    payload: bytes
-    error: str
-    event_id: str | None = None
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    resolved_by: str | None = None
-
-
-class PermanentError(Exception):
-    """A handler's refusal that retrying cannot change: the event goes to the dead letters."""
-
-
-class ReplayFailed(Exception):
-    """A dead letter's record failed again when replayed; `transient` when a dependency was down."""
-
-    def __init__(self, error: str, *, transient: bool) -> None:
-        super().__init__(error)
-        self.error = error
-        self.transient = transient
-
-
-class AlreadyResolved(Exception):
-    """The dead letter was resolved before (or by a concurrent replay)."""
-
-
-# SQLSTATE classes of PostgreSQL errors that say the server is unavailable, not that the statement is
-# wrong: connection exception, transaction rollback (serialization, deadlock), insufficient
-# resources, operator intervention (shutdown, cannot connect now), system error.
-_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
-_TRANSIENT_TEMPORAL_STATUSES = frozenset({
-    RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
-})
-_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    OSError,  # ConnectionError and TimeoutError (asyncio's too) among them
-    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
-    httpx.TransportError,
-    RPCTimeoutOrCancelledError,
-)
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether `error` says that a dependency is unavailable (retry without limit), rather than
-    that this record cannot be applied. Looks through the error's causes too: SQLAlchemy wraps the
-    driver's error, and handlers often wrap a client's."""
-    if isinstance(error, PermanentError):
-        return False
-    return any(_says_unavailable(link) for link in _causes(error))
-
-
-def _says_unavailable(error: BaseException) -> bool:
-    if isinstance(error, _TRANSIENT_TYPES):
-        return True
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    if str(getattr(error, "sqlstate", None) or "")[:2] in _TRANSIENT_SQLSTATE_CLASSES:
-        return True
-    if isinstance(error, RPCError):
-        if error.status in _TRANSIENT_TEMPORAL_STATUSES:
-            return True
-        # The SDK reports some failed connections as INTERNAL with the transport's message.
-        message = error.message.lower()
-        return error.status == RPCStatusCode.INTERNAL and ("connect" in message or "transport" in message)
-    # temporalio's Client.connect raises a plain RuntimeError when the server cannot be reached.
-    return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
-
-
-def describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+# One logger for the whole inbox, under the name it has always had (log filters and alerts use it).
+log = logging.getLogger("shared.inbox")
 
 
 def decode(raw: bytes) -> tuple[CloudEvent, Contract, BaseModel]:
@@ -187,12 +50,13 @@ def decode(raw: bytes) -> tuple[CloudEvent, Contract, BaseModel]:
 
 @dataclass
 class EventConsumer:
-    """Runs `handlers` (short event name -> handler) for the records of `topics`."""
+    """Runs `handlers` (the contract's data model -> handler) for the records of `topics`; refuses at
+    once (InvalidHandlerTable) a table with a model the registry does not know or `topics` never carry."""
 
     service: str
     group: str
     topics: Iterable[str]
-    handlers: dict[str, Handler]
+    handlers: HandlerTable
     db: Database
     outbox: Outbox
     settings: Settings
@@ -202,12 +66,17 @@ class EventConsumer:
     # Per partition: the offset of the record that failed and how often it has failed so far.
     _failures: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
-    _lag_loop: WakeableLoop = field(init=False)
-    _lag_partitions: set[TopicPartition] = field(default_factory=set, init=False)
+    _handled: list[str] = field(init=False)
+    _lag: LagGauge = field(init=False)
+    _letters: DeadLetters = field(init=False)
 
     def __post_init__(self) -> None:
-        self._lag_loop = WakeableLoop(f"lag measurement of {self.group}", self.measure_lag,
-                                      self.settings.kafka_lag_interval_seconds)
+        self.topics = list(self.topics)
+        self._handled = check_handlers(self.handlers, self.topics)
+        self._lag = LagGauge(self.service, self.group, self.settings.kafka_lag_interval_seconds,
+                             lambda: getattr(self._subscriber, "consumer", None))
+        self._letters = DeadLetters(self.service, self.group, self.db, self.outbox, self.settings,
+                                    self.clock, lambda: self.on_commit())
 
     def subscribe(self, broker: KafkaBroker) -> None:
         """Register the subscriber on `broker` (before it starts)."""
@@ -223,19 +92,19 @@ class EventConsumer:
             heartbeat_interval_ms=max(100, self.settings.kafka_session_timeout_ms // 3),
             rebalance_timeout_ms=self.settings.kafka_session_timeout_ms,
             title=f"{self.group}:consume",
-            description=f"{self.service} consumes {', '.join(self.handlers)}",
+            description=f"{self.service} consumes {', '.join(self._handled)}",
         )
         self._subscriber(self.on_record)
 
     def start(self) -> None:
         """Begin measuring the lag (once the broker runs)."""
         self._stopping.clear()
-        self._lag_loop.start()
+        self._lag.start()
 
     async def stop(self) -> None:
         """Stop measuring, and cut short a pause before a retry, so the broker can stop at once."""
         self._stopping.set()
-        await self._lag_loop.stop()
+        await self._lag.stop()
 
     async def on_record(self, message: KafkaMessage) -> None:
         # A subscriber of single records (not batches) gets one ConsumerRecord.
@@ -285,9 +154,9 @@ class EventConsumer:
         try:
             event, contract, data = decode(raw)
         except Exception as error:
-            await self.dead_letter(raw, topic, partition, offset, key, f"malformed: {error}")
+            await self._letters.record(raw, topic, partition, offset, key, f"malformed: {error}")
             return "dead-letter"
-        handler = self.handlers.get(contract.name)
+        handler = self.handlers.get(contract.model)
         if handler is None:
             EVENTS_IN.labels(self.service, contract.name, "ignored").inc()
             return "ignored"
@@ -303,7 +172,7 @@ class EventConsumer:
             else:
                 EVENTS_IN.labels(self.service, contract.name, outcome).inc()
                 return outcome
-            await self.dead_letter(raw, topic, partition, offset, key, reason, event.id)
+            await self._letters.record(raw, topic, partition, offset, key, reason, event.id)
             EVENTS_IN.labels(self.service, contract.name, "dead-letter").inc()
             return "dead-letter"
 
@@ -363,7 +232,7 @@ class EventConsumer:
             event, contract, data = decode(letter.payload)
         except Exception as error:
             raise await self._fails_again(letter, f"malformed: {error}") from error
-        handler = self.handlers.get(contract.name)
+        handler = self.handlers.get(contract.model)
         with event_context(event_id=event.id, company_id=event.subject):
             try:
                 if handler is None:
@@ -386,69 +255,8 @@ class EventConsumer:
 
     async def _fails_again(self, letter: DeadLetter, error: str) -> ReplayFailed:
         """Keep the reason the letter fails now (what has to be fixed) on it; the failure to raise."""
-        async with self.db.transaction() as session:
-            await session.execute(update(DeadLetter).where(col(DeadLetter.id) == letter.id)
-                                  .values(error=error[:ERROR_LENGTH]))
+        await self._letters.keep_error(letter, error)
         return ReplayFailed(error, transient=False)
-
-    async def dead_letter(
-        self,
-        raw: bytes,
-        topic: str,
-        partition: int,
-        offset: int,
-        key: str | None,
-        error: str,
-        event_id: str | None = None,
-    ) -> None:
-        """Record the record and its error, and queue it for the group's dead-letter topic."""
-        log.error("dead letter from %s[%s]@%s: %s", topic, partition, offset, error)
-        digest = hashlib.sha256(raw).hexdigest()
-        letter_id = derived_event_id("dead-letter", self.group, topic, str(partition), str(offset),
-                                     digest)
-        async with self.db.transaction() as session:
-            fresh = await insert_ignoring_duplicates(
-                session,
-                DeadLetter,
-                {
-                    "letter_id": letter_id,
-                    "consumer": self.group,
-                    "topic": topic,
-                    "partition": partition,
-                    "offset": offset,
-                    "key": key,
-                    "payload": raw,
-                    "error": error[:ERROR_LENGTH],
-                    "event_id": event_id,
-                    "created_at": self.clock.now(),
-                },
-                conflict_on=["letter_id"],
-            )
-            if fresh:
-                await self.outbox.add_raw(
-                    session,
-                    letter_id,
-                    dead_letter_topic(self.settings, self.group),
-                    key or "",
-                    raw,
-                    content_type="application/octet-stream",
-                )
-        if fresh:
-            DEAD_LETTERS.labels(self.service).inc()
-            self.on_commit()
-
-    async def measure_lag(self) -> None:
-        """Set `edih_consumer_lag` for every partition assigned to this consumer (and drop the
-        partitions it no longer has)."""
-        consumer = getattr(self._subscriber, "consumer", None)
-        if consumer is None:  # not started yet
-            return
-        lags = await partition_lag(consumer)
-        for gone in self._lag_partitions - lags.keys():
-            CONSUMER_LAG.remove(self.service, gone.topic, gone.partition)
-        for partition, lag in lags.items():
-            CONSUMER_LAG.labels(self.service, partition.topic, partition.partition).set(lag)
-        self._lag_partitions = set(lags)
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:
