@@ -12,5 +12,10 @@ from shared.settings import settings_from_environment
 
 settings = training_settings(settings_from_environment())
 configure_logging(SERVICE, settings.log_level)
-uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.port_of(SERVICE), log_config=None,
-            access_log=False)
+uvicorn.run(
+    create_app(settings),
+    host=settings.bind_host,
+    port=settings.port_of(SERVICE),
+    log_config=None,
+    access_log=False,
+)

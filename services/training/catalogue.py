@@ -35,7 +35,9 @@ async def course_or_404(session: AsyncSession, hub_id: str, course_id: str) -> C
     return course
 
 
-async def create_course(command: CourseCreate, session: AsyncSession, hub_id: str, clock: Clock) -> CoursePublic:
+async def create_course(
+    command: CourseCreate, session: AsyncSession, hub_id: str, clock: Clock
+) -> CoursePublic:
     course = Course.model_validate(command, update={"hub_id": hub_id, "created_at": clock.now()})
     session.add(course)
     await session.flush()
@@ -56,7 +58,10 @@ async def update_course(
 
 
 async def list_courses(
-    session: AsyncSession, hub_id: str, *, status: domain.CourseStatus | None = None,
+    session: AsyncSession,
+    hub_id: str,
+    *,
+    status: domain.CourseStatus | None = None,
     dimension: str | None = None,
 ) -> list[CoursePublic]:
     query = select(Course).where(Course.hub_id == hub_id).order_by(col(Course.created_at), col(Course.id))
@@ -67,7 +72,12 @@ async def list_courses(
 
 
 async def create_session(
-    command: SessionCreate, session: AsyncSession, hub_id: str, clock: Clock, training: Training, *,
+    command: SessionCreate,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
     course_id: str,
 ) -> SessionPublic:
     course = await course_or_404(session, hub_id, course_id)
@@ -83,8 +93,14 @@ async def create_session(
     if problems:
         raise Invalid.of(problems)
     row = CourseSession(
-        hub_id=hub_id, course_id=course_id, starts_at=starts_at, ends_at=ends_at, location=command.location,
-        link=command.link, capacity=command.capacity, created_at=clock.now(),
+        hub_id=hub_id,
+        course_id=course_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=command.location,
+        link=command.link,
+        capacity=command.capacity,
+        created_at=clock.now(),
     )
     session.add(row)
     await session.flush()
@@ -105,7 +121,12 @@ async def session_or_404(
 
 
 async def update_session(
-    command: SessionUpdate, session: AsyncSession, hub_id: str, clock: Clock, training: Training, *,
+    command: SessionUpdate,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
     session_id: str,
 ) -> SessionPublic:
     """Change a session's capacity (never below the participants confirmed: 409; more seats go to
@@ -126,14 +147,21 @@ async def update_session(
     return session_public(row, await seats.counts(session, row.id), training)
 
 
-async def get_session(session: AsyncSession, hub_id: str, training: Training, session_id: str) -> SessionPublic:
+async def get_session(
+    session: AsyncSession, hub_id: str, training: Training, session_id: str
+) -> SessionPublic:
     row = await session_or_404(session, hub_id, session_id)
     return session_public(row, await seats.counts(session, row.id), training)
 
 
 async def list_sessions(
-    session: AsyncSession, hub_id: str, training: Training, *, starting_from: datetime | None = None,
-    to: datetime | None = None, course_id: str | None = None,
+    session: AsyncSession,
+    hub_id: str,
+    training: Training,
+    *,
+    starting_from: datetime | None = None,
+    to: datetime | None = None,
+    course_id: str | None = None,
 ) -> list[SessionPublic]:
     """The sessions starting in [from, to) (local time unless an offset is given), earliest first."""
     zone = training.calendar.timezone
@@ -167,11 +195,17 @@ async def _counts_of(session: AsyncSession, session_ids: Sequence[str]) -> dict[
 def session_public(row: CourseSession, counts: Counter[str], training: Training) -> SessionPublic:
     calendar = training.calendar
     return SessionPublic(
-        id=row.id, course_id=row.course_id, starts_at=row.starts_at.astimezone(UTC),
+        id=row.id,
+        course_id=row.course_id,
+        starts_at=row.starts_at.astimezone(UTC),
         ends_at=row.ends_at.astimezone(UTC),
         starts_local=row.starts_at.astimezone(calendar.timezone).isoformat(),
-        location=row.location, link=row.link, capacity=row.capacity, confirmed=counts["confirmed"],
-        waitlisted=counts["waitlisted"], seats_left=max(row.capacity - counts["confirmed"], 0),
+        location=row.location,
+        link=row.link,
+        capacity=row.capacity,
+        confirmed=counts["confirmed"],
+        waitlisted=counts["waitlisted"],
+        seats_left=max(row.capacity - counts["confirmed"], 0),
         enrolment_closes_at=domain.enrolment_cutoff(
             calendar, row.starts_at, training.settings.training_enrolment_cutoff_business_days
         ),

@@ -27,8 +27,10 @@ from shared.errors import Conflict
 from shared.settings import hub_name
 
 TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"), undefined=StrictUndefined,
-    keep_trailing_newline=False, autoescape=False,
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=False,
+    autoescape=False,
 )
 
 
@@ -53,9 +55,14 @@ def spelled(day: date, language: Language) -> str:
 def text_of(attended: Attended, hub_name: str, issued: date) -> list[str]:
     template = TEMPLATES.get_template(f"certificate.{attended.language}.txt")
     text = template.render(
-        hub_name=hub_name, participant=attended.participant, company=attended.company,
-        course_title=attended.course_title, date=spelled(attended.day, attended.language),
-        duration=attended.duration_hours, partner=attended.partner, enrolment_id=attended.enrolment_id,
+        hub_name=hub_name,
+        participant=attended.participant,
+        company=attended.company,
+        course_title=attended.course_title,
+        date=spelled(attended.day, attended.language),
+        duration=attended.duration_hours,
+        partner=attended.partner,
+        enrolment_id=attended.enrolment_id,
         issued=spelled(issued, attended.language),
     )
     return text.splitlines()
@@ -86,7 +93,12 @@ def certificate_pdf(attended: Attended, hub_name: str, issued: date) -> bytes:
 
 
 async def issue(
-    session: AsyncSession, hub_id: str, clock: Clock, training: Training, *, enrolment_id: str,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    enrolment_id: str,
     staff: Principal | None,
 ) -> bytes:
     """The certificate of an enrolment whose participant attended; 409 for anyone else, and once
@@ -101,10 +113,13 @@ async def issue(
     company = await session.get(TrainingCompany, enrolment.company_id)
     zone = training.calendar.timezone
     attended = Attended(
-        enrolment_id=enrolment.id, participant=enrolment.participant_name,
+        enrolment_id=enrolment.id,
+        participant=enrolment.participant_name,
         company=(company.legal_name if company else None) or enrolment.company_id,
         course_title=course.title_nl if enrolment.language == "nl" else course.title_en,
-        day=row.starts_at.astimezone(zone).date(), duration_hours=f"{course.duration_hours:g}",
-        partner=course.partner, language=enrolment.language,
+        day=row.starts_at.astimezone(zone).date(),
+        duration_hours=f"{course.duration_hours:g}",
+        partner=course.partner,
+        language=enrolment.language,
     )
     return certificate_pdf(attended, hub_name(training.settings), clock.now().astimezone(zone).date())

@@ -37,7 +37,11 @@ async def company_of(
 
 
 async def visible_company(
-    session: AsyncSession, hub_id: str, company_id: str, staff: Principal | None, *,
+    session: AsyncSession,
+    hub_id: str,
+    company_id: str,
+    staff: Principal | None,
+    *,
     for_update: bool = False,
 ) -> TrainingCompany:
     """A registered company the caller may see (an advisor only its regions'); 404 otherwise, as
@@ -95,26 +99,45 @@ async def recipient(session: AsyncSession, hub_id: str, kind: str, recipient_id:
     if enrolment is None or enrolment.hub_id != hub_id:
         raise NotFound(f"no enrolment with id {recipient_id}")
     if enrolment.status == "cancelled" or enrolment.participant_name is None or enrolment.email is None:
-        raise Gone(f"enrolment {recipient_id} is {enrolment.status}"
-                   + (" and its participant erased" if enrolment.erased_at else ""))
-    return RecipientPublic(name=enrolment.participant_name, email=enrolment.email, language=enrolment.language)
+        raise Gone(
+            f"enrolment {recipient_id} is {enrolment.status}"
+            + (" and its participant erased" if enrolment.erased_at else "")
+        )
+    return RecipientPublic(
+        name=enrolment.participant_name, email=enrolment.email, language=enrolment.language
+    )
 
 
 async def personal_data(session: AsyncSession, hub_id: str, company_id: str, now: datetime) -> dict[str, Any]:
     """The company's participants as training holds them: one entry per enrolment."""
     company = await company_of(session, hub_id, company_id)
-    query = select(Enrolment).where(Enrolment.hub_id == hub_id, Enrolment.company_id == company_id).order_by(
-        col(Enrolment.created_at), col(Enrolment.id))
+    query = (
+        select(Enrolment)
+        .where(Enrolment.hub_id == hub_id, Enrolment.company_id == company_id)
+        .order_by(col(Enrolment.created_at), col(Enrolment.id))
+    )
     participants = [
-        {"enrolment_id": e.id, "session_id": e.session_id, "course_id": e.course_id,
-         "participant_name": e.participant_name, "email": e.email, "role": e.role, "language": e.language,
-         "status": e.status, "attendance": e.attendance, "enrolled_at": e.created_at.isoformat(),
-         "erased_at": e.erased_at.isoformat() if e.erased_at else None}
+        {
+            "enrolment_id": e.id,
+            "session_id": e.session_id,
+            "course_id": e.course_id,
+            "participant_name": e.participant_name,
+            "email": e.email,
+            "role": e.role,
+            "language": e.language,
+            "status": e.status,
+            "attendance": e.attendance,
+            "enrolled_at": e.created_at.isoformat(),
+            "erased_at": e.erased_at.isoformat() if e.erased_at else None,
+        }
         for e in (await session.execute(query)).scalars().all()
     ]
     return {
-        "service": "training", "company_id": company_id, "exported_at": now.isoformat(),
+        "service": "training",
+        "company_id": company_id,
+        "exported_at": now.isoformat(),
         "contacts_erased_at": company.contacts_erased_at.isoformat()
-        if company and company.contacts_erased_at else None,
+        if company and company.contacts_erased_at
+        else None,
         "participants": participants,
     }

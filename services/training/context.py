@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.training.settings import TrainingSettings
 from shared.clock import HubCalendar
 from shared.outbox import Outbox
-from services.training.settings import TrainingSettings
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,17 @@ NeedStatus = Literal["open", "completed", "cancelled"]
 DIMENSIONS: tuple[str, ...] = tuple(DimensionScores.model_fields)
 # The regional training and knowledge partners of the hub (DOMAIN.md), and the hub itself.
 PARTNERS: tuple[str, ...] = (
-    "edih-noord", "hanze", "nhl-stenden", "rug", "drenthe-college", "noorderpoort", "alfa-college",
-    "friesland-college", "region-of-smart-factories", "5groningen", "technologies-added",
+    "edih-noord",
+    "hanze",
+    "nhl-stenden",
+    "rug",
+    "drenthe-college",
+    "noorderpoort",
+    "alfa-college",
+    "friesland-college",
+    "region-of-smart-factories",
+    "5groningen",
+    "technologies-added",
     "innovatiecluster-drachten",
 )
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -74,8 +83,9 @@ def reminder_at(calendar: HubCalendar, starts_at: datetime, business_days: int) 
     return datetime.combine(day, calendar.day_start, tzinfo=calendar.timezone).astimezone(UTC)
 
 
-def reminder_moment(calendar: HubCalendar, starts_at: datetime, business_days: int,
-                    now: datetime) -> datetime | None:
+def reminder_moment(
+    calendar: HubCalendar, starts_at: datetime, business_days: int, now: datetime
+) -> datetime | None:
     """The `not_before` of a reminder asked for now: the reminder moment, now when that has passed
     (a late enrolment is still reminded), None when the session has started (nothing to remind)."""
     if now >= starts_at:
@@ -132,13 +142,16 @@ class Recommendation:
 
 def weakest(scores: dict[str, float], count: int) -> list[tuple[str, float]]:
     """The `count` lowest-scoring dimensions, lowest first (ties in the DMA's order)."""
-    ranked = sorted(((d, scores[d]) for d in DIMENSIONS if d in scores),
-                    key=lambda pair: (pair[1], DIMENSIONS.index(pair[0])))
+    ranked = sorted(
+        ((d, scores[d]) for d in DIMENSIONS if d in scores),
+        key=lambda pair: (pair[1], DIMENSIONS.index(pair[0])),
+    )
     return ranked[:count]
 
 
-def recommend(scores: dict[str, float], courses: Iterable[CourseLike], *, weakest_count: int,
-              per_dimension: int) -> list[Recommendation]:
+def recommend(
+    scores: dict[str, float], courses: Iterable[CourseLike], *, weakest_count: int, per_dimension: int
+) -> list[Recommendation]:
     """Active courses that improve the company's weakest dimensions, each with the reason; a course
     is proposed once, for the weakest dimension it improves."""
     courses = list(courses)
@@ -148,7 +161,9 @@ def recommend(scores: dict[str, float], courses: Iterable[CourseLike], *, weakes
         fitting = [c for c in courses if dimension in c.dimensions and c.id not in taken]
         for course in fitting[:per_dimension]:
             taken.add(course.id)
-            reason = (f"{dimension.replace('_', ' ')} scored {score:g} of 100, one of the company's "
-                      f"weakest dimensions; {course.title_en!r} improves it")
+            reason = (
+                f"{dimension.replace('_', ' ')} scored {score:g} of 100, one of the company's "
+                f"weakest dimensions; {course.title_en!r} improves it"
+            )
             chosen.append(Recommendation(course.id, dimension, score, reason))
     return chosen

@@ -41,8 +41,14 @@ def cutoff(training: Training, row: CourseSession) -> datetime:
 
 
 async def enrol(
-    command: EnrolmentCreate, session: AsyncSession, hub_id: str, clock: Clock, training: Training, *,
-    session_id: str, staff: Principal | None,
+    command: EnrolmentCreate,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    session_id: str,
+    staff: Principal | None,
 ) -> EnrolmentPublic:
     """Enrol a participant of `command.company_id` in the session: `enrolment-confirmed` (and the
     reminder) while a seat is left and nobody waits, else `enrolment-waitlisted` with the place in
@@ -58,25 +64,44 @@ async def enrol(
     counted = await seats.counts(session, row.id)
     status = domain.seat_for(counted["confirmed"], row.capacity, counted["waitlisted"])
     enrolment = Enrolment(
-        hub_id=hub_id, session_id=row.id, course_id=row.course_id, company_id=company.id,
-        participant_name=command.participant_name, email=command.email, role=command.role,
-        language=command.language, status=status, created_at=now,
+        hub_id=hub_id,
+        session_id=row.id,
+        course_id=row.course_id,
+        company_id=company.id,
+        participant_name=command.participant_name,
+        email=command.email,
+        role=command.role,
+        language=command.language,
+        status=status,
+        created_at=now,
         confirmed_at=now if status == "confirmed" else None,
         waitlist_position=await seats.last_waitlist_position(session, row.id) + 1
-        if status == "waitlisted" else None,
+        if status == "waitlisted"
+        else None,
     )
     session.add(enrolment)
     await session.flush()
-    fact = {"hub_id": hub_id, "company_id": company.id, "enrolment_id": enrolment.id, "session_id": row.id,
-            "course_id": row.course_id}
+    fact = {
+        "hub_id": hub_id,
+        "company_id": company.id,
+        "enrolment_id": enrolment.id,
+        "session_id": row.id,
+        "course_id": row.course_id,
+    }
     if status == "confirmed":
-        await training.outbox.add(session, "enrolment-confirmed", EnrolmentConfirmed(**fact),
-                                  event_id=derived_event_id("enrolment-confirmed", enrolment.id))
+        await training.outbox.add(
+            session,
+            "enrolment-confirmed",
+            EnrolmentConfirmed(**fact),
+            event_id=derived_event_id("enrolment-confirmed", enrolment.id),
+        )
         await reminders.request_reminder(session, enrolment, row, training, now)
     else:
         assert enrolment.waitlist_position is not None
         await training.outbox.add(
-            session, "enrolment-waitlisted", EnrolmentWaitlisted(**fact, position=enrolment.waitlist_position),
+            session,
+            "enrolment-waitlisted",
+            EnrolmentWaitlisted(**fact, position=enrolment.waitlist_position),
             event_id=derived_event_id("enrolment-waitlisted", enrolment.id),
         )
     return EnrolmentPublic.model_validate(enrolment)
@@ -84,7 +109,8 @@ async def enrol(
 
 async def _refuse_duplicate(session: AsyncSession, session_id: str, email: str) -> None:
     query = select(Enrolment.id).where(
-        Enrolment.session_id == session_id, func.lower(Enrolment.email) == email.lower(),
+        Enrolment.session_id == session_id,
+        func.lower(Enrolment.email) == email.lower(),
         Enrolment.status != "cancelled",
     )
     existing = await session.scalar(query)
@@ -104,8 +130,14 @@ async def enrolment_or_404(
 
 
 async def cancel(
-    command: EnrolmentCancel, session: AsyncSession, hub_id: str, clock: Clock, training: Training, *,
-    enrolment_id: str, staff: Principal | None,
+    command: EnrolmentCancel,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    enrolment_id: str,
+    staff: Principal | None,
 ) -> EnrolmentPublic:
     """Cancel an enrolment until the cut-off (409 after it, or when it is cancelled already); a seat
     it held goes to the first waitlisted participant."""
@@ -121,17 +153,29 @@ async def cancel(
 
 
 async def _cancel(
-    session: AsyncSession, hub_id: str, clock: Clock, training: Training, enrolment: Enrolment,
-    row: CourseSession, reason: str,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    enrolment: Enrolment,
+    row: CourseSession,
+    reason: str,
 ) -> None:
     held_seat = enrolment.status == "confirmed"
     enrolment.status, enrolment.waitlist_position = "cancelled", None
     enrolment.cancel_reason, enrolment.cancelled_at = reason, clock.now()
     session.add(enrolment)
     await training.outbox.add(
-        session, "enrolment-cancelled",
-        EnrolmentCancelled(hub_id=hub_id, company_id=enrolment.company_id, enrolment_id=enrolment.id,
-                           session_id=row.id, course_id=row.course_id, reason=reason),
+        session,
+        "enrolment-cancelled",
+        EnrolmentCancelled(
+            hub_id=hub_id,
+            company_id=enrolment.company_id,
+            enrolment_id=enrolment.id,
+            session_id=row.id,
+            course_id=row.course_id,
+            reason=reason,
+        ),
         event_id=derived_event_id("enrolment-cancelled", enrolment.id),
     )
     await session.flush()
@@ -140,16 +184,26 @@ async def _cancel(
 
 
 async def cancel_open(
-    session: AsyncSession, hub_id: str, clock: Clock, training: Training, *, company_id: str,
-    reason: str, course_id: str | None = None,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    company_id: str,
+    reason: str,
+    course_id: str | None = None,
 ) -> int:
     """Cancel the company's enrolments (of one course, or all) in sessions that have not started;
     their seats go to the waitlists. The company's row is locked by the caller."""
     query = (
-        select(Enrolment, CourseSession).join(CourseSession, col(CourseSession.id) == Enrolment.session_id)
-        .where(Enrolment.hub_id == hub_id, Enrolment.company_id == company_id,
-               col(Enrolment.status).in_(("confirmed", "waitlisted")),
-               col(CourseSession.starts_at) > clock.now())
+        select(Enrolment, CourseSession)
+        .join(CourseSession, col(CourseSession.id) == Enrolment.session_id)
+        .where(
+            Enrolment.hub_id == hub_id,
+            Enrolment.company_id == company_id,
+            col(Enrolment.status).in_(("confirmed", "waitlisted")),
+            col(CourseSession.starts_at) > clock.now(),
+        )
         .order_by(col(CourseSession.id))
     )
     if course_id is not None:
@@ -164,15 +218,23 @@ async def cancel_open(
 
 
 async def record_attendance(
-    command: AttendanceList, session: AsyncSession, hub_id: str, clock: Clock, training: Training, *,
-    session_id: str, staff: Principal | None,
+    command: AttendanceList,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    session_id: str,
+    staff: Principal | None,
 ) -> list[EnrolmentPublic]:
     """Record who of the session's confirmed participants attended, once the session has ended
     (409 before); `attendance-recorded` for each. A company's training need linked to the course is
     then delivered when this was its last session and someone of it attended."""
     row = await session_or_404(session, hub_id, session_id, for_update=True)
     if clock.now() < row.ends_at:
-        raise Conflict(f"session {session_id} ends at {row.ends_at.isoformat()}: attendance is recorded after it")
+        raise Conflict(
+            f"session {session_id} ends at {row.ends_at.isoformat()}: attendance is recorded after it"
+        )
     ids = [record.enrolment_id for record in command.participants]
     if len(set(ids)) != len(ids):
         raise Invalid.of(["participants: an enrolment is listed twice"])
@@ -182,21 +244,30 @@ async def record_attendance(
         if enrolment.session_id != row.id:
             raise NotFound(f"enrolment {enrolment.id} is not in session {session_id}")
         if enrolment.status != "confirmed":
-            raise Conflict(f"enrolment {enrolment.id} is {enrolment.status}: only confirmed participants attend")
+            raise Conflict(
+                f"enrolment {enrolment.id} is {enrolment.status}: only confirmed participants attend"
+            )
         enrolment.attendance = record.attendance
         session.add(enrolment)
         await training.outbox.add(
-            session, "attendance-recorded",
-            AttendanceRecorded(hub_id=hub_id, company_id=enrolment.company_id, enrolment_id=enrolment.id,
-                               session_id=row.id, course_id=row.course_id,
-                               attended=record.attendance == "attended"),
+            session,
+            "attendance-recorded",
+            AttendanceRecorded(
+                hub_id=hub_id,
+                company_id=enrolment.company_id,
+                enrolment_id=enrolment.id,
+                session_id=row.id,
+                course_id=row.course_id,
+                attended=record.attendance == "attended",
+            ),
             event_id=derived_event_id("attendance-recorded", enrolment.id, record.attendance),
         )
         recorded.append(enrolment)
     await session.flush()
     for company_id in sorted({e.company_id for e in recorded}):
-        await needs.deliver_if_done(session, hub_id, clock, training, company_id=company_id,
-                                    course_id=row.course_id)
+        await needs.deliver_if_done(
+            session, hub_id, clock, training, company_id=company_id, course_id=row.course_id
+        )
     return [EnrolmentPublic.model_validate(e) for e in recorded]
 
 
@@ -205,8 +276,11 @@ async def of_session(
 ) -> list[EnrolmentPublic]:
     """The session's enrolments the caller may see (an advisor: its regions' companies), in order."""
     await session_or_404(session, hub_id, session_id)
-    query = select(Enrolment).where(Enrolment.session_id == session_id).order_by(
-        col(Enrolment.created_at), col(Enrolment.id))
+    query = (
+        select(Enrolment)
+        .where(Enrolment.session_id == session_id)
+        .order_by(col(Enrolment.created_at), col(Enrolment.id))
+    )
     rows: Sequence[Enrolment] = (await session.execute(query)).scalars().all()
     if staff is not None and staff.role == "advisor":
         visible = {c.id for c in await companies.of_regions(session, hub_id, staff.regions)}

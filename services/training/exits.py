@@ -18,7 +18,10 @@ from shared.contracts.services import ServiceCancellationRequested, ServiceReque
 
 
 async def cancellation_requested(
-    command: ServiceCancellationRequested, session: AsyncSession, hub_id: str, clock: Clock,
+    command: ServiceCancellationRequested,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
     training: Training,
 ) -> Need:
     """Close the need of the plan item (opened now if its request never came) and cancel the
@@ -33,8 +36,13 @@ async def cancellation_requested(
 
 def _as_request(command: ServiceCancellationRequested) -> ServiceRequested:
     """The request a cancellation implies when it came first (a command may wait in the topic)."""
-    return ServiceRequested(hub_id=command.hub_id, company_id=command.company_id,
-                            plan_item_id=command.plan_item_id, kind="training", title="(not requested)")
+    return ServiceRequested(
+        hub_id=command.hub_id,
+        company_id=command.company_id,
+        plan_item_id=command.plan_item_id,
+        kind="training",
+        title="(not requested)",
+    )
 
 
 async def company_left(
@@ -63,5 +71,12 @@ async def _close(
         return
     await needs.cancel(session, training, need, reason)
     if need.course_id is not None:
-        await enrolments.cancel_open(session, hub_id, clock, training, company_id=need.company_id,
-                                     reason=reason, course_id=need.course_id)
+        await enrolments.cancel_open(
+            session,
+            hub_id,
+            clock,
+            training,
+            company_id=need.company_id,
+            reason=reason,
+            course_id=need.course_id,
+        )

@@ -58,6 +58,7 @@ def _cents(value: Decimal | None) -> Decimal | None:
 
 # Catalogue.
 
+
 class CourseFields(SQLModel):
     title_nl: str = Field(min_length=1, max_length=200)
     title_en: str = Field(min_length=1, max_length=200)
@@ -118,6 +119,7 @@ class Course(CourseFields, table=True):
 
 # Sessions.
 
+
 class SessionCreate(SQLModel):
     """A session of a course; `starts_at` and `ends_at` in the hub's local time unless they carry
     an offset."""
@@ -175,6 +177,7 @@ class CourseSession(SQLModel, table=True):
 
 
 # Enrolments.
+
 
 class EnrolmentCreate(SQLModel):
     company_id: str = Field(min_length=1, max_length=36)
@@ -246,6 +249,7 @@ class Enrolment(SQLModel, table=True):
 
 
 # Companies and needs.
+
 
 class TrainingCompany(SQLModel, table=True):
     """A company training has heard of: its region once `company-registered` arrived (advisors see

@@ -42,8 +42,13 @@ async def open_need(
         if need.company_id != command.company_id:
             raise Conflict(f"plan item {command.plan_item_id} belongs to company {need.company_id}")
         return need
-    need = Need(hub_id=hub_id, plan_item_id=command.plan_item_id, company_id=command.company_id,
-                title=command.title, requested_at=clock.now())
+    need = Need(
+        hub_id=hub_id,
+        plan_item_id=command.plan_item_id,
+        company_id=command.company_id,
+        title=command.title,
+        requested_at=clock.now(),
+    )
     session.add(need)
     await session.flush()
     if company.left_at_stage is not None:
@@ -74,8 +79,14 @@ async def visible_need(
 
 
 async def link_course(
-    command: NeedCourse, session: AsyncSession, hub_id: str, clock: Clock, training: Training, *,
-    plan_item_id: str, staff: Principal | None,
+    command: NeedCourse,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    plan_item_id: str,
+    staff: Principal | None,
 ) -> NeedPublic:
     """Link an open need to an active course; it may be delivered at once (the company's staff
     attended that course already)."""
@@ -93,8 +104,14 @@ async def link_course(
 
 
 async def mark_complete(
-    command: NeedComplete, session: AsyncSession, hub_id: str, clock: Clock, training: Training, *,
-    plan_item_id: str, staff: Principal | None,
+    command: NeedComplete,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    plan_item_id: str,
+    staff: Principal | None,
 ) -> NeedPublic:
     """Staff mark an open need complete: worth the participants who attended its course so far."""
     need = await visible_need(session, hub_id, plan_item_id, staff)
@@ -113,22 +130,37 @@ async def attendance_of(session: AsyncSession, need: Need) -> tuple[list[datetim
     query = (
         select(CourseSession.ends_at, Enrolment.attendance)
         .join(CourseSession, col(CourseSession.id) == Enrolment.session_id)
-        .where(Enrolment.company_id == need.company_id, Enrolment.course_id == need.course_id,
-               Enrolment.status == "confirmed")
+        .where(
+            Enrolment.company_id == need.company_id,
+            Enrolment.course_id == need.course_id,
+            Enrolment.status == "confirmed",
+        )
     )
     rows = (await session.execute(query)).all()
     return [ends for ends, _ in rows], sum(1 for _, attendance in rows if attendance == "attended")
 
 
 async def deliver_if_done(
-    session: AsyncSession, hub_id: str, clock: Clock, training: Training, *, company_id: str,
+    session: AsyncSession,
+    hub_id: str,
+    clock: Clock,
+    training: Training,
+    *,
+    company_id: str,
     course_id: str,
 ) -> list[Need]:
     """Complete the company's open needs linked to the course once they are delivered."""
-    query = select(Need).where(
-        Need.hub_id == hub_id, Need.company_id == company_id, Need.course_id == course_id,
-        Need.status == "open",
-    ).with_for_update().execution_options(populate_existing=True)
+    query = (
+        select(Need)
+        .where(
+            Need.hub_id == hub_id,
+            Need.company_id == company_id,
+            Need.course_id == course_id,
+            Need.status == "open",
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     done = []
     for need in (await session.execute(query)).scalars().all():
         if await delivered(session, clock, training, need):
@@ -167,22 +199,38 @@ async def answer(session: AsyncSession, training: Training, need: Need) -> None:
     if need.status == "completed":
         assert need.value_eur is not None and need.completed_at is not None
         await training.outbox.add(
-            session, "service-completed",
-            ServiceCompleted(hub_id=need.hub_id, company_id=need.company_id, plan_item_id=need.plan_item_id,
-                             value_eur=need.value_eur, completed_at=need.completed_at),
-            event_id=derived_event_id("service-completed", need.plan_item_id), to="training",
+            session,
+            "service-completed",
+            ServiceCompleted(
+                hub_id=need.hub_id,
+                company_id=need.company_id,
+                plan_item_id=need.plan_item_id,
+                value_eur=need.value_eur,
+                completed_at=need.completed_at,
+            ),
+            event_id=derived_event_id("service-completed", need.plan_item_id),
+            to="training",
         )
     elif need.status == "cancelled":
         assert need.cancel_reason is not None
         await training.outbox.add(
-            session, "service-cancelled",
-            ServiceCancelled(hub_id=need.hub_id, company_id=need.company_id, plan_item_id=need.plan_item_id,
-                             reason=need.cancel_reason),
-            event_id=derived_event_id("service-cancelled", need.plan_item_id), to="training",
+            session,
+            "service-cancelled",
+            ServiceCancelled(
+                hub_id=need.hub_id,
+                company_id=need.company_id,
+                plan_item_id=need.plan_item_id,
+                reason=need.cancel_reason,
+            ),
+            event_id=derived_event_id("service-cancelled", need.plan_item_id),
+            to="training",
         )
 
 
 async def of_company(session: AsyncSession, hub_id: str, company_id: str) -> list[NeedPublic]:
-    query = select(Need).where(Need.hub_id == hub_id, Need.company_id == company_id).order_by(
-        col(Need.requested_at), col(Need.id))
+    query = (
+        select(Need)
+        .where(Need.hub_id == hub_id, Need.company_id == company_id)
+        .order_by(col(Need.requested_at), col(Need.id))
+    )
     return [NeedPublic.model_validate(n) for n in (await session.execute(query)).scalars().all()]

@@ -20,35 +20,56 @@ async def for_company(
     """The courses proposed to the company now (none before its T0 scores arrived)."""
     if not company.t0_scores:
         return []
-    query = select(Course).where(Course.hub_id == hub_id, Course.status == "active").order_by(
-        col(Course.created_at), col(Course.id))
+    query = (
+        select(Course)
+        .where(Course.hub_id == hub_id, Course.status == "active")
+        .order_by(col(Course.created_at), col(Course.id))
+    )
     courses = {c.id: c for c in (await session.execute(query)).scalars().all()}
     chosen = domain.recommend(
-        company.t0_scores, courses.values(), weakest_count=training.settings.training_weakest_dimensions,
+        company.t0_scores,
+        courses.values(),
+        weakest_count=training.settings.training_weakest_dimensions,
         per_dimension=training.settings.training_recommended_per_dimension,
     )
     return [
-        RecommendationPublic(course_id=r.course_id, title_nl=courses[r.course_id].title_nl,
-                             title_en=courses[r.course_id].title_en, dimension=r.dimension, score=r.score,
-                             reason=r.reason)
+        RecommendationPublic(
+            course_id=r.course_id,
+            title_nl=courses[r.course_id].title_nl,
+            title_en=courses[r.course_id].title_en,
+            dimension=r.dimension,
+            score=r.score,
+            reason=r.reason,
+        )
         for r in chosen
     ]
 
 
 async def publish(
-    session: AsyncSession, hub_id: str, training: Training, company: TrainingCompany, *,
-    trigger: str, cause_id: str, plan_item_id: str | None = None,
+    session: AsyncSession,
+    hub_id: str,
+    training: Training,
+    company: TrainingCompany,
+    *,
+    trigger: str,
+    cause_id: str,
+    plan_item_id: str | None = None,
 ) -> list[RecommendationPublic]:
     """Publish the company's recommendations (when there are any), identified by what caused them."""
     chosen = await for_company(session, hub_id, training, company)
     if chosen:
         await training.outbox.add(
-            session, "training-recommended",
+            session,
+            "training-recommended",
             TrainingRecommended(
-                hub_id=hub_id, company_id=company.id, trigger=trigger,  # type: ignore[arg-type]
+                hub_id=hub_id,
+                company_id=company.id,
+                trigger=trigger,  # type: ignore[arg-type]
                 plan_item_id=plan_item_id,
-                courses=[RecommendedCourse(course_id=r.course_id, dimension=r.dimension, score=r.score)
-                         for r in chosen],
+                courses=[
+                    RecommendedCourse(course_id=r.course_id, dimension=r.dimension, score=r.score)
+                    for r in chosen
+                ],
             ),
             event_id=derived_event_id("training-recommended", company.id, cause_id),
         )

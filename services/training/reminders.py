@@ -27,9 +27,13 @@ def message_context(course: Course, row: CourseSession, training: Training) -> d
     """Template values of a message about a session (no personal data)."""
     local = row.starts_at.astimezone(training.calendar.timezone)
     return {
-        "course_title_nl": course.title_nl, "course_title_en": course.title_en,
-        "session_start": local.isoformat(), "session_date": local.date().isoformat(),
-        "session_time": local.strftime("%H:%M"), "location": row.location or "", "link": row.link or "",
+        "course_title_nl": course.title_nl,
+        "course_title_en": course.title_en,
+        "session_start": local.isoformat(),
+        "session_date": local.date().isoformat(),
+        "session_time": local.strftime("%H:%M"),
+        "location": row.location or "",
+        "link": row.link or "",
     }
 
 
@@ -47,11 +51,17 @@ async def request_reminder(
     assert course is not None
     notification_id = derived_event_id("training-session-reminder", enrolment.id)
     await training.outbox.add(
-        session, "notification-requested",
+        session,
+        "notification-requested",
         NotificationRequested(
-            hub_id=enrolment.hub_id, company_id=enrolment.company_id, notification_id=notification_id,
-            message_type="training-session-reminder", urgency="reminder", recipient=recipient(enrolment),
-            context=message_context(course, row, training), region=company.region if company else None,
+            hub_id=enrolment.hub_id,
+            company_id=enrolment.company_id,
+            notification_id=notification_id,
+            message_type="training-session-reminder",
+            urgency="reminder",
+            recipient=recipient(enrolment),
+            context=message_context(course, row, training),
+            region=company.region if company else None,
             not_before=not_before,
         ),
         event_id=notification_id,

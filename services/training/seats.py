@@ -25,7 +25,8 @@ from shared.contracts.training import EnrolmentPromoted
 async def counts(session: AsyncSession, session_id: str) -> Counter[str]:
     """Enrolments of the session by status (confirmed, waitlisted, cancelled)."""
     query = (
-        select(Enrolment.status, func.count()).where(Enrolment.session_id == session_id)
+        select(Enrolment.status, func.count())
+        .where(Enrolment.session_id == session_id)
         .group_by(col(Enrolment.status))
     )
     return Counter({status: count for status, count in (await session.execute(query)).all()})
@@ -48,16 +49,24 @@ async def promote(
     promoted: list[Enrolment] = []
     taken = (await counts(session, row.id))["confirmed"]
     query = (
-        select(Enrolment).where(Enrolment.session_id == row.id, Enrolment.status == "waitlisted")
-        .order_by(col(Enrolment.waitlist_position)).limit(max(row.capacity - taken, 0))
+        select(Enrolment)
+        .where(Enrolment.session_id == row.id, Enrolment.status == "waitlisted")
+        .order_by(col(Enrolment.waitlist_position))
+        .limit(max(row.capacity - taken, 0))
     )
     for enrolment in (await session.execute(query)).scalars().all():
         enrolment.status, enrolment.waitlist_position, enrolment.confirmed_at = "confirmed", None, now
         session.add(enrolment)
         await training.outbox.add(
-            session, "enrolment-promoted",
-            EnrolmentPromoted(hub_id=hub_id, company_id=enrolment.company_id, enrolment_id=enrolment.id,
-                              session_id=row.id, course_id=row.course_id),
+            session,
+            "enrolment-promoted",
+            EnrolmentPromoted(
+                hub_id=hub_id,
+                company_id=enrolment.company_id,
+                enrolment_id=enrolment.id,
+                session_id=row.id,
+                course_id=row.course_id,
+            ),
             event_id=derived_event_id("enrolment-promoted", enrolment.id),
         )
         await reminders.request_reminder(session, enrolment, row, training, now)

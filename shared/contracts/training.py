@@ -72,13 +72,19 @@ def _event(name: str, model: type[EventData], description: str) -> Contract:
 
 
 CONTRACTS: tuple[Contract, ...] = (
-    _event("training-recommended", TrainingRecommended,
-           "Courses proposed for a company's weakest DMA dimensions."),
+    _event(
+        "training-recommended",
+        TrainingRecommended,
+        "Courses proposed for a company's weakest DMA dimensions.",
+    ),
     _event("enrolment-confirmed", EnrolmentConfirmed, "A participant has a seat in a session."),
     _event("enrolment-waitlisted", EnrolmentWaitlisted, "A participant waits for a seat in a full session."),
     _event("enrolment-promoted", EnrolmentPromoted, "A freed seat went to a waitlisted participant."),
     _event("enrolment-cancelled", EnrolmentCancelled, "An enrolment was cancelled, with the reason."),
     _event("attendance-recorded", AttendanceRecorded, "A participant attended a session, or did not."),
-    _event("contacts-erased", ContactsErased,
-           "Training forgot a company's participants (names, e-mail addresses)."),
+    _event(
+        "contacts-erased",
+        ContactsErased,
+        "Training forgot a company's participants (names, e-mail addresses).",
+    ),
 )

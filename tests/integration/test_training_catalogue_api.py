@@ -38,7 +38,10 @@ async def planned(training: Training, capacity: int = 2, **fields: object) -> tu
 async def test_courses_are_created_listed_changed_and_retired(training: Training):
     created = await training.ok("POST", "/courses", course())
     assert (created["status"], created["cost_per_participant_eur"], created["dimensions"]) == (
-        "active", "350.00", ["automation_ai", "digital_readiness"])
+        "active",
+        "350.00",
+        ["automation_ai", "digital_readiness"],
+    )
 
     changed = await training.ok("PATCH", f"/courses/{created['id']}", {"cost_per_participant_eur": "400"})
     retired = await training.ok("PATCH", f"/courses/{created['id']}", {"status": "retired"})
@@ -51,12 +54,15 @@ async def test_courses_are_created_listed_changed_and_retired(training: Training
     assert response.status_code == 409 and "retired" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(("fields", "problem"), [
-    ({"dimensions": ["cooking"]}, "unknown DMA dimension"),
-    ({"partner": "acme"}, "unknown delivery partner"),
-    ({"cost_per_participant_eur": "-1"}, "cost_per_participant_eur"),
-    ({"format": "by post"}, "format"),
-])
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"dimensions": ["cooking"]}, "unknown DMA dimension"),
+        ({"partner": "acme"}, "unknown delivery partner"),
+        ({"cost_per_participant_eur": "-1"}, "cost_per_participant_eur"),
+        ({"format": "by post"}, "format"),
+    ],
+)
 async def test_a_course_with_bad_input_is_refused(training: Training, fields: dict, problem: str):
     response = await training.call("POST", "/courses", course(**fields))
 
@@ -76,8 +82,11 @@ async def test_sessions_are_given_in_local_time_stored_in_utc_and_listed_with_se
     company = await training.register()
     await training.ok("POST", f"/sessions/{session_id}/enrolments", participant(company))
 
-    [listed] = await training.ok("GET", "/sessions", **{"from": "2026-03-12T00:00:00", "to": "2026-03-13T00:00:00",
-                                                        "course_id": course_id})
+    [listed] = await training.ok(
+        "GET",
+        "/sessions",
+        **{"from": "2026-03-12T00:00:00", "to": "2026-03-13T00:00:00", "course_id": course_id},
+    )
 
     assert listed["starts_at"] == "2026-03-12T09:00:00Z"  # 10:00 in Amsterdam (CET)
     assert listed["starts_local"] == "2026-03-12T10:00:00+01:00"
@@ -90,12 +99,17 @@ async def test_sessions_are_given_in_local_time_stored_in_utc_and_listed_with_se
 async def test_bad_session_input_is_refused(training: Training):
     course_id, _ = await planned(training)
 
-    backwards = await training.call("POST", f"/courses/{course_id}/sessions",
-                                    session_at("2026-03-12T14:00:00", "2026-03-12T10:00:00"))
-    past = await training.call("POST", f"/courses/{course_id}/sessions",
-                               session_at("2026-03-01T10:00:00", "2026-03-01T12:00:00"))
-    nowhere = await training.call("POST", f"/courses/{course_id}/sessions",
-                                  {"starts_at": THURSDAY[0], "ends_at": THURSDAY[1], "capacity": 2})
+    backwards = await training.call(
+        "POST", f"/courses/{course_id}/sessions", session_at("2026-03-12T14:00:00", "2026-03-12T10:00:00")
+    )
+    past = await training.call(
+        "POST", f"/courses/{course_id}/sessions", session_at("2026-03-01T10:00:00", "2026-03-01T12:00:00")
+    )
+    nowhere = await training.call(
+        "POST",
+        f"/courses/{course_id}/sessions",
+        {"starts_at": THURSDAY[0], "ends_at": THURSDAY[1], "capacity": 2},
+    )
     unknown = await training.call("POST", "/courses/no-such-course/sessions", session_at(*THURSDAY))
 
     assert [r.status_code for r in (backwards, past, nowhere, unknown)] == [422, 422, 422, 404]
@@ -106,22 +120,33 @@ async def test_bad_session_input_is_refused(training: Training):
 async def test_a_full_session_waitlists_in_order_and_promotes_when_a_seat_frees(training: Training):
     _, session_id = await planned(training, capacity=2)
     company = await training.register()
-    enrolled = [await training.ok("POST", f"/sessions/{session_id}/enrolments", participant(company, n))
-                for n in range(1, 5)]
+    enrolled = [
+        await training.ok("POST", f"/sessions/{session_id}/enrolments", participant(company, n))
+        for n in range(1, 5)
+    ]
 
     assert [(e["status"], e["waitlist_position"]) for e in enrolled] == [
-        ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2)]
+        ("confirmed", None),
+        ("confirmed", None),
+        ("waitlisted", 1),
+        ("waitlisted", 2),
+    ]
 
-    cancelled = await training.ok("POST", f"/enrolments/{enrolled[0]['id']}/cancellation",
-                                  {"reason": "ill"})
+    cancelled = await training.ok("POST", f"/enrolments/{enrolled[0]['id']}/cancellation", {"reason": "ill"})
     third = await training.ok("GET", f"/enrolments/{enrolled[2]['id']}")
     fourth = await training.ok("GET", f"/enrolments/{enrolled[3]['id']}")
 
     assert (cancelled["status"], cancelled["cancel_reason"]) == ("cancelled", "ill")
     assert (third["status"], fourth["status"]) == ("confirmed", "waitlisted")
     names = [name for name, _ in await training.events() if name.startswith("enrolment-")]
-    assert names == ["enrolment-confirmed", "enrolment-confirmed", "enrolment-waitlisted",
-                     "enrolment-waitlisted", "enrolment-cancelled", "enrolment-promoted"]
+    assert names == [
+        "enrolment-confirmed",
+        "enrolment-confirmed",
+        "enrolment-waitlisted",
+        "enrolment-waitlisted",
+        "enrolment-cancelled",
+        "enrolment-promoted",
+    ]
     [(_, promoted)] = await training.events("enrolment-promoted")
     assert promoted["enrolment_id"] == enrolled[2]["id"]
     assert "participant_name" not in promoted and "email" not in promoted  # ids only
@@ -146,8 +171,9 @@ async def test_enrolment_and_cancellation_close_at_the_cut_off(training: Trainin
     past = await training.call("POST", f"/sessions/{session_id}/enrolments", participant(company, 3))
 
     assert (late.status_code, cancel.status_code, past.status_code) == (409, 409, 409)
-    assert late.json()["detail"] == ("enrolment closed at 2026-03-10T07:30:00+00:00 (the cut-off before "
-                                     "the session)")
+    assert late.json()["detail"] == (
+        "enrolment closed at 2026-03-10T07:30:00+00:00 (the cut-off before the session)"
+    )
     assert cancel.json()["detail"].startswith("too late to cancel: enrolment closed")
     assert past.json()["detail"] == "the session started at 2026-03-12T09:00:00+00:00"
 
@@ -159,15 +185,27 @@ async def test_bad_enrolments_are_refused(training: Training):
 
     unknown_company = await training.call("POST", f"/sessions/{session_id}/enrolments", participant("nobody"))
     unknown_session = await training.call("POST", "/sessions/nothing/enrolments", participant(company))
-    again = await training.call("POST", f"/sessions/{session_id}/enrolments",
-                                participant(company, email="P1@staalbouw.nl"))
-    malformed = await training.call("POST", f"/sessions/{session_id}/enrolments",
-                                    participant(company, email="not an address"))
-    other_region = await training.call("POST", f"/sessions/{session_id}/enrolments", participant(company, 2),
-                                       role="advisor", regions=["groningen"])
+    again = await training.call(
+        "POST", f"/sessions/{session_id}/enrolments", participant(company, email="P1@staalbouw.nl")
+    )
+    malformed = await training.call(
+        "POST", f"/sessions/{session_id}/enrolments", participant(company, email="not an address")
+    )
+    other_region = await training.call(
+        "POST",
+        f"/sessions/{session_id}/enrolments",
+        participant(company, 2),
+        role="advisor",
+        regions=["groningen"],
+    )
 
     assert [r.status_code for r in (unknown_company, unknown_session, again, malformed, other_region)] == [
-        404, 404, 409, 422, 404]
+        404,
+        404,
+        409,
+        422,
+        404,
+    ]
     assert "already enrolled" in again.json()["detail"]
 
 
@@ -177,15 +215,28 @@ async def test_a_company_that_left_cannot_enrol_and_its_open_enrolments_are_canc
     seated = await training.ok("POST", f"/sessions/{session_id}/enrolments", participant(leaving, 1))
     queued = await training.ok("POST", f"/sessions/{session_id}/enrolments", participant(waiting, 2))
 
-    await training.feed("journey-stage-changed", JourneyStageChanged(
-        hub_id="nl-noord", company_id=leaving, from_stage="in_services", to_stage="withdrawn",
-        at=training.clock.now(), reason="no time", actor="17"), sender="journey")
+    await training.feed(
+        "journey-stage-changed",
+        JourneyStageChanged(
+            hub_id="nl-noord",
+            company_id=leaving,
+            from_stage="in_services",
+            to_stage="withdrawn",
+            at=training.clock.now(),
+            reason="no time",
+            actor="17",
+        ),
+        sender="journey",
+    )
     refused = await training.call("POST", f"/sessions/{session_id}/enrolments", participant(leaving, 3))
 
     assert refused.status_code == 409
     assert refused.json()["detail"] == f"company {leaving} has left the programme (withdrawn)"
     gone = await training.ok("GET", f"/enrolments/{seated['id']}")
-    assert (gone["status"], gone["cancel_reason"]) == ("cancelled", "the company left the programme (withdrawn)")
+    assert (gone["status"], gone["cancel_reason"]) == (
+        "cancelled",
+        "the company left the programme (withdrawn)",
+    )
     assert (await training.ok("GET", f"/enrolments/{queued['id']}"))["status"] == "confirmed"
 
 
@@ -194,8 +245,12 @@ async def test_attendance_after_the_session_and_a_certificate_for_who_attended(t
     company = await training.register()
     came = await training.ok("POST", f"/sessions/{session_id}/enrolments", participant(company, 1))
     absent = await training.ok("POST", f"/sessions/{session_id}/enrolments", participant(company, 2))
-    marks = {"participants": [{"enrolment_id": came["id"], "attendance": "attended"},
-                              {"enrolment_id": absent["id"], "attendance": "absent"}]}
+    marks = {
+        "participants": [
+            {"enrolment_id": came["id"], "attendance": "attended"},
+            {"enrolment_id": absent["id"], "attendance": "absent"},
+        ]
+    }
 
     early = await training.call("POST", f"/sessions/{session_id}/attendance", marks)
     training.clock.moment = at("2026-03-12T13:00:00+00:00")
@@ -217,9 +272,12 @@ async def test_concurrent_enrolments_never_take_the_same_last_seat(settings: Set
         _, session_id = await planned(training, capacity=1)
         company = await training.register()
 
-        responses = await asyncio.gather(*(
-            training.call("POST", f"/sessions/{session_id}/enrolments", participant(company, n))
-            for n in range(1, 6)))
+        responses = await asyncio.gather(
+            *(
+                training.call("POST", f"/sessions/{session_id}/enrolments", participant(company, n))
+                for n in range(1, 6)
+            )
+        )
 
         assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
         statuses = sorted(r.json()["status"] for r in responses)

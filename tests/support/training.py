@@ -46,8 +46,13 @@ class Training:
         return {"Authorization": f"Bearer {issue_token(self.settings, 'tester', role, regions=regions)}"}
 
     async def call(
-        self, method: str, url: str, body: Any = None, role: Role | None = "admin",
-        regions: list[str] | None = None, **params: Any,
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        role: Role | None = "admin",
+        regions: list[str] | None = None,
+        **params: Any,
     ) -> httpx.Response:
         headers = self.auth(role, regions) if role else {}
         return await self.client.request(method, url, json=body, headers=headers, params=params or None)
@@ -62,17 +67,33 @@ class Training:
         owner = "training" if name.startswith("service-") else None
         event = build_event(name, data, sender=sender, at=self.clock.now(), service=owner)[1]
         consumer = self.ctx.consumers[0]
-        return await consumer.process(event.to_bytes(), topic="test", partition=0,
-                                      offset=int(uuid.uuid4().int % 1_000_000), key=data.company_id)
+        return await consumer.process(
+            event.to_bytes(),
+            topic="test",
+            partition=0,
+            offset=int(uuid.uuid4().int % 1_000_000),
+            key=data.company_id,
+        )
 
     async def register(self, company_id: str | None = None, region: str = "drenthe") -> str:
         company_id = company_id or str(uuid.uuid4())
-        await self.feed("company-registered", CompanyRegistered(
-            hub_id="nl-noord", company_id=company_id, kvk_number="01234567", legal_name="Staalbouw Noord B.V.",
-            region=region, nace_code="C25.11", cohort_status="admitted"))  # type: ignore[arg-type]
+        await self.feed(
+            "company-registered",
+            CompanyRegistered(
+                hub_id="nl-noord",
+                company_id=company_id,
+                kvk_number="01234567",
+                legal_name="Staalbouw Noord B.V.",
+                region=region,
+                nace_code="C25.11",
+                cohort_status="admitted",
+            ),
+        )  # type: ignore[arg-type]
         return company_id
 
-    async def events(self, name: str | None = None, topic: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    async def events(
+        self, name: str | None = None, topic: str | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
         """(short name, data) of what training wrote to its outbox, in order."""
         async with self.ctx.db.reading() as session:
             rows = (await session.execute(select(OutboxRecord).order_by(OutboxRecord.seq))).scalars().all()
@@ -100,10 +121,17 @@ async def running_training(settings: Settings, clock: FixedClock | None = None) 
 
 def course(**fields: Any) -> dict[str, Any]:
     return {
-        "title_nl": "Cobots in de praktijk", "title_en": "Cobots in practice", "topic": "cobots",
-        "description_nl": "Werken met cobots", "description_en": "Working with cobots",
-        "dimensions": ["automation_ai", "digital_readiness"], "partner": "innovatiecluster-drachten",
-        "duration_hours": "4", "format": "on_site", "cost_per_participant_eur": "350.00", **fields,
+        "title_nl": "Cobots in de praktijk",
+        "title_en": "Cobots in practice",
+        "topic": "cobots",
+        "description_nl": "Werken met cobots",
+        "description_en": "Working with cobots",
+        "dimensions": ["automation_ai", "digital_readiness"],
+        "partner": "innovatiecluster-drachten",
+        "duration_hours": "4",
+        "format": "on_site",
+        "cost_per_participant_eur": "350.00",
+        **fields,
     }
 
 
@@ -113,8 +141,14 @@ def session_at(starts: str, ends: str, capacity: int = 2, **fields: Any) -> dict
 
 
 def participant(company_id: str, n: int = 1, **fields: Any) -> dict[str, Any]:
-    return {"company_id": company_id, "participant_name": f"Deelnemer {n}", "email": f"p{n}@staalbouw.nl",
-            "role": "operator", "language": "nl", **fields}
+    return {
+        "company_id": company_id,
+        "participant_name": f"Deelnemer {n}",
+        "email": f"p{n}@staalbouw.nl",
+        "role": "operator",
+        "language": "nl",
+        **fields,
+    }
 
 
 def at(moment: str) -> datetime:

@@ -27,7 +27,10 @@ router = APIRouter(tags=["catalogue"])
 
 @router.get("/courses")
 async def list_courses(
-    session: SessionDep, hub_id: HubDep, _: StaffReader, status: CourseStatus | None = None,
+    session: SessionDep,
+    hub_id: HubDep,
+    _: StaffReader,
+    status: CourseStatus | None = None,
     dimension: str | None = None,
 ) -> list[CoursePublic]:
     """The hub's courses, oldest first; `status=active` for those on offer, `dimension` for those
@@ -57,8 +60,13 @@ async def update_course(
 
 @router.post("/courses/{course_id}/sessions", status_code=status.HTTP_201_CREATED)
 async def create_session(
-    course_id: str, body: SessionCreate, session: SessionDep, hub_id: HubDep, clock: ClockDep,
-    training: TrainingDep, _: StaffWriter,
+    course_id: str,
+    body: SessionCreate,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
+    _: StaffWriter,
 ) -> SessionPublic:
     """Plan a session of an active course; start and end in the hub's local time (Europe/Amsterdam)
     unless they carry an offset."""
@@ -67,14 +75,19 @@ async def create_session(
 
 @router.get("/sessions")
 async def list_sessions(
-    session: SessionDep, hub_id: HubDep, training: TrainingDep, _: StaffReader,
-    starting_from: Annotated[datetime | None, Query(alias="from")] = None, to: datetime | None = None,
+    session: SessionDep,
+    hub_id: HubDep,
+    training: TrainingDep,
+    _: StaffReader,
+    starting_from: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
     course_id: str | None = None,
 ) -> list[SessionPublic]:
     """Sessions starting from `from` until `to` (local time unless an offset is given), with the
     seats left."""
-    return await catalogue.list_sessions(session, hub_id, training, starting_from=starting_from, to=to,
-                                         course_id=course_id)
+    return await catalogue.list_sessions(
+        session, hub_id, training, starting_from=starting_from, to=to, course_id=course_id
+    )
 
 
 @router.get("/sessions/{session_id}")
@@ -86,8 +99,13 @@ async def get_session(
 
 @router.patch("/sessions/{session_id}")
 async def update_session(
-    session_id: str, body: SessionUpdate, session: SessionDep, hub_id: HubDep, clock: ClockDep,
-    training: TrainingDep, _: StaffWriter,
+    session_id: str,
+    body: SessionUpdate,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
+    _: StaffWriter,
 ) -> SessionPublic:
     """Change the capacity (409 below the participants confirmed; new seats go to the waitlist in
     order), location or link."""

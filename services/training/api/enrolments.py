@@ -16,8 +16,13 @@ router = APIRouter(tags=["enrolments"])
 
 @router.post("/sessions/{session_id}/enrolments", status_code=status.HTTP_201_CREATED)
 async def enrol(
-    session_id: str, body: EnrolmentCreate, session: SessionDep, hub_id: HubDep, clock: ClockDep,
-    training: TrainingDep, staff: StaffWriter,
+    session_id: str,
+    body: EnrolmentCreate,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
+    staff: StaffWriter,
 ) -> EnrolmentPublic:
     """Enrol a participant: `confirmed` while seats are left, else `waitlisted` with the place in
     line. 409 after the cut-off, for a company that left, or for someone enrolled already."""
@@ -35,36 +40,60 @@ async def list_enrolments(
 async def get_enrolment(
     enrolment_id: str, session: SessionDep, hub_id: HubDep, staff: StaffReader
 ) -> EnrolmentPublic:
-    return EnrolmentPublic.model_validate(await enrolments.enrolment_or_404(session, hub_id, enrolment_id, staff))
+    return EnrolmentPublic.model_validate(
+        await enrolments.enrolment_or_404(session, hub_id, enrolment_id, staff)
+    )
 
 
 @router.post("/enrolments/{enrolment_id}/cancellation")
 async def cancel_enrolment(
-    enrolment_id: str, body: EnrolmentCancel, session: SessionDep, hub_id: HubDep, clock: ClockDep,
-    training: TrainingDep, staff: StaffWriter,
+    enrolment_id: str,
+    body: EnrolmentCancel,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
+    staff: StaffWriter,
 ) -> EnrolmentPublic:
     """Cancel until the cut-off; a seat it held goes to the first waitlisted participant."""
-    return await enrolments.cancel(body, session, hub_id, clock, training, enrolment_id=enrolment_id,
-                                   staff=staff)
+    return await enrolments.cancel(
+        body, session, hub_id, clock, training, enrolment_id=enrolment_id, staff=staff
+    )
 
 
 @router.post("/sessions/{session_id}/attendance")
 async def record_attendance(
-    session_id: str, body: AttendanceList, session: SessionDep, hub_id: HubDep, clock: ClockDep,
-    training: TrainingDep, staff: StaffWriter,
+    session_id: str,
+    body: AttendanceList,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
+    staff: StaffWriter,
 ) -> list[EnrolmentPublic]:
     """Attended or absent, per confirmed participant, once the session has ended."""
-    return await enrolments.record_attendance(body, session, hub_id, clock, training, session_id=session_id,
-                                              staff=staff)
+    return await enrolments.record_attendance(
+        body, session, hub_id, clock, training, session_id=session_id, staff=staff
+    )
 
 
-@router.get("/enrolments/{enrolment_id}/certificate", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}})
+@router.get(
+    "/enrolments/{enrolment_id}/certificate",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
 async def certificate(
-    enrolment_id: str, session: SessionDep, hub_id: HubDep, clock: ClockDep, training: TrainingDep,
+    enrolment_id: str,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
     staff: StaffReader,
 ) -> Response:
     """The certificate of attendance (PDF) of a participant who attended."""
     pdf = await certificates.issue(session, hub_id, clock, training, enrolment_id=enrolment_id, staff=staff)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="certificate-{enrolment_id}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="certificate-{enrolment_id}.pdf"'},
+    )

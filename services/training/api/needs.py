@@ -16,23 +16,35 @@ router = APIRouter(tags=["needs"])
 
 @router.post("/needs/{plan_item_id}/course")
 async def link_course(
-    plan_item_id: str, body: NeedCourse, session: SessionDep, hub_id: HubDep, clock: ClockDep,
-    training: TrainingDep, staff: StaffWriter,
+    plan_item_id: str,
+    body: NeedCourse,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
+    staff: StaffWriter,
 ) -> NeedPublic:
     """Link the need to the course that will deliver it; it completes when the last session of that
     course the company took part in has ended with at least one of its participants attending."""
-    return await needs.link_course(body, session, hub_id, clock, training, plan_item_id=plan_item_id,
-                                   staff=staff)
+    return await needs.link_course(
+        body, session, hub_id, clock, training, plan_item_id=plan_item_id, staff=staff
+    )
 
 
 @router.post("/needs/{plan_item_id}/completion")
 async def mark_complete(
-    plan_item_id: str, body: NeedComplete, session: SessionDep, hub_id: HubDep, clock: ClockDep,
-    training: TrainingDep, staff: StaffWriter,
+    plan_item_id: str,
+    body: NeedComplete,
+    session: SessionDep,
+    hub_id: HubDep,
+    clock: ClockDep,
+    training: TrainingDep,
+    staff: StaffWriter,
 ) -> NeedPublic:
     """Staff mark the need complete (`service-completed`, worth the attendees so far)."""
-    return await needs.mark_complete(body, session, hub_id, clock, training, plan_item_id=plan_item_id,
-                                     staff=staff)
+    return await needs.mark_complete(
+        body, session, hub_id, clock, training, plan_item_id=plan_item_id, staff=staff
+    )
 
 
 @router.get("/needs/{plan_item_id}")
