@@ -65,7 +65,7 @@ def business_days_before(calendar: HubCalendar, day: date, count: int) -> date:
 def enrolment_cutoff(calendar: HubCalendar, starts_at: datetime, business_days: int) -> datetime:
     """When enrolment for a session starting at `starts_at` closes: `business_days` hub business
     days before its day, at the start of business hours (so 2 closes a Thursday session at the start
-    of Monday's business hours: Tuesday and Wednesday stay for the hub to prepare). With 0 it
+    of Tuesday's business hours: Tuesday and Wednesday stay for the hub to prepare). With 0 it
     closes when the session starts."""
     if business_days == 0:
         return starts_at

@@ -6,7 +6,7 @@ cancelled or erased, so a reminder to someone no longer enrolled is dropped ther
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,18 +23,16 @@ def recipient(enrolment: Enrolment) -> RecipientRef:
     return RecipientRef(service="training", kind=RECIPIENT_KIND, id=enrolment.id)
 
 
-def message_context(course: Course, row: CourseSession, training: Training) -> dict[str, str]:
-    """Template values of a message about a session (no personal data)."""
-    local = row.starts_at.astimezone(training.calendar.timezone)
-    return {
-        "course_title_nl": course.title_nl,
+def message_context(course: Course, row: CourseSession) -> dict[str, str]:
+    """Template values of a message about a session (no personal data): the course's title in
+    Dutch (`course_title`) and English (`course_title_en`, which the English message prefers), the
+    start in UTC (the message shows it in the hub's timezone), and where or how to join."""
+    values = {
+        "course_title": course.title_nl,
         "course_title_en": course.title_en,
-        "session_start": local.isoformat(),
-        "session_date": local.date().isoformat(),
-        "session_time": local.strftime("%H:%M"),
-        "location": row.location or "",
-        "link": row.link or "",
+        "starts_at": row.starts_at.astimezone(UTC).isoformat(),
     }
+    return values | {key: value for key, value in (("location", row.location), ("link", row.link)) if value}
 
 
 async def request_reminder(
@@ -58,9 +56,9 @@ async def request_reminder(
             company_id=enrolment.company_id,
             notification_id=notification_id,
             message_type="training-session-reminder",
-            urgency="reminder",
+            urgency="information",
             recipient=recipient(enrolment),
-            context=message_context(course, row, training),
+            context=message_context(course, row),
             region=company.region if company else None,
             not_before=not_before,
         ),

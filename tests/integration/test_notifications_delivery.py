@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -145,14 +146,14 @@ class Notifications:
     async def request(
         self, company_id: str, notification_id: str, message_type: str, urgency: str = "transactional",
         *, context: dict[str, str] | None = None, recipient: RecipientRef | None = None,
-        event_id: str | None = None, region: str | None = None,
+        event_id: str | None = None, region: str | None = None, not_before: datetime | None = None,
     ) -> CloudEvent:
         """Request any message; to the company's primary contact unless another recipient is named."""
         data = NotificationRequested(
             hub_id="nl-noord", company_id=company_id, notification_id=notification_id,
             message_type=message_type, urgency=urgency, context=context or {},  # type: ignore[arg-type]
             recipient=recipient or RecipientRef(service="intake", kind="primary-contact", id=company_id),
-            region=region,
+            region=region, not_before=not_before,
         )
         _, event = build_event("notification-requested", data, sender="journey",
                                at=SystemClock().now(), event_id=event_id)

@@ -76,6 +76,50 @@ async def test_a_reminder_out_of_hours_goes_on_the_next_business_morning(
         assert at(sent["sent_at"]) == local(*expected)
 
 
+async def test_a_request_for_a_later_moment_waits_for_it_and_then_for_business_hours(
+    running, settings, mail, intake
+):
+    clock = FixedClock(local(2026, 3, 3, 10, 0))  # a Tuesday
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True) as service:
+        company_id, email = new_company(intake)
+        session = {"course_title": "Cobots", "starts_at": "2026-03-09T09:00:00+00:00"}
+        await service.request(company_id, f"friday-{company_id}", "training-session-reminder", "information",
+                              context=session, not_before=local(2026, 3, 6, 8, 30))
+        # Its moment falls on a Saturday: it goes on Monday morning.
+        await service.request(company_id, f"saturday-{company_id}", "training-session-reminder",
+                              "information", context=session, not_before=local(2026, 3, 7, 9, 0))
+
+        friday = await eventually(lambda: delivery_of(service, company_id, f"friday-{company_id}"))
+        monday = await eventually(lambda: delivery_of(service, company_id, f"saturday-{company_id}"))
+        assert at(friday["send_at"]) == local(2026, 3, 6, 8, 30)
+        assert at(monday["send_at"]) == local(2026, 3, 9, 8, 30)
+        (scheduled,) = await published(settings, "notification-scheduled", f"friday-{company_id}")
+        assert at(scheduled.data["send_at"]) == local(2026, 3, 6, 8, 30)
+
+        clock.moment = local(2026, 3, 6, 8, 29)
+        assert await service.app.state.sender.send_due() == 0
+        clock.moment = local(2026, 3, 6, 8, 30)
+        service.app.state.sender.wake()
+        await mail.wait_for(email, message="the reminder on Friday morning")
+        assert (await delivery_of(service, company_id, f"saturday-{company_id}"))["status"] == "pending"
+
+
+async def test_every_participant_of_a_company_gets_a_session_reminder_the_same_day(
+    running, settings, mail, intake
+):
+    clock = FixedClock(local(2026, 3, 3, 10, 0))
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True,
+                                 notification_max_reminders_per_day=2) as service:
+        company_id, email = new_company(intake)
+        session = {"course_title": "Cobots", "starts_at": "2026-03-04T09:00:00+00:00"}
+        for participant in range(3):
+            await service.request(company_id, f"p{participant}-{company_id}", "training-session-reminder",
+                                  "information", context=session)
+        # Three on one day despite a cap of two: the cap would push one past its session.
+        await eventually(lambda: _count(mail, email, 3), message="three session reminders today")
+        assert {m["Subject"] for m in mail.to(email)} == {"Herinnering: Cobots"}
+
+
 async def test_a_welcome_on_a_sunday_night_goes_at_once(running, settings, mail, intake):
     clock = FixedClock(local(2026, 3, 8, 23, 30))
     async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True) as service:
