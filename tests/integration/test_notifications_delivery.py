@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default

@@ -89,8 +89,9 @@ class Course:
 
 
 def test_courses_are_proposed_for_the_weakest_dimensions_each_once_with_the_reason():
-    scores = {"digital_business_strategy": 40.0, "digital_readiness": 22.5, "human_centric_digitalisation": 60.0,
-              "data_management": 12.0, "automation_ai": 30.0, "green_digitalisation": 70.0}
+    scores = {"digital_business_strategy": 40.0, "digital_readiness": 22.5,
+              "human_centric_digitalisation": 60.0, "data_management": 12.0, "automation_ai": 30.0,
+              "green_digitalisation": 70.0}
     courses = [Course("data", ["data_management"]), Course("both", ["data_management", "digital_readiness"]),
                Course("ready", ["digital_readiness"]), Course("green", ["green_digitalisation"])]
     chosen = domain.recommend(scores, courses, weakest_count=2, per_dimension=2)
