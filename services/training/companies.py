@@ -44,10 +44,11 @@ async def visible_company(
     *,
     for_update: bool = False,
 ) -> TrainingCompany:
-    """A registered company the caller may see (an advisor only its regions'); 404 otherwise, as
-    for a company that does not exist."""
+    """A company training knows (from its registration, or from a command for it) that the caller
+    may see: an advisor only its regions' (so not one whose registration has not arrived yet, its
+    region unknown); 404 otherwise, as for a company that does not exist."""
     company = await company_of(session, hub_id, company_id, for_update=for_update)
-    if company is None or company.region is None or (staff is not None and not staff.sees(company.region)):
+    if company is None or (staff is not None and not staff.sees(company.region)):
         raise NotFound(f"no company with id {company_id}")
     return company
 
