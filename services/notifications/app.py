@@ -20,7 +20,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     settings.check()
     ctx = ServiceContext.create(SERVICE, settings, clock)
     sender = Sender(ctx)
-    consumer = ctx.consumer(["edih.notifications.commands", "edih.intake.events"], make_handlers(ctx))
+    # Erasures come from every service that owns recipients: intake (contacts), training (participants).
+    topics = ["edih.notifications.commands", "edih.intake.events", "edih.training.events"]
+    consumer = ctx.consumer(topics, make_handlers(ctx))
 
     def after_commit() -> None:
         # A recorded request wakes the sender at once, so a welcome goes out within a second

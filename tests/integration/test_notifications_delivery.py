@@ -259,12 +259,13 @@ def new_company(intake: Intake, name: str = "Anna de Vries", language: str = "nl
     return company_id, email
 
 
-async def erase_contacts(service: Notifications, company_id: str) -> CloudEvent:
-    """Publish intake's `contacts-erased` for the company."""
+async def erase_contacts(service: Notifications, company_id: str, owner: str = "intake") -> CloudEvent:
+    """Publish the `contacts-erased` of `owner` (intake, or training for its participants) for the
+    company."""
     now = SystemClock().now()
     _, erased = build_event("contacts-erased", ContactsErased(hub_id="nl-noord", company_id=company_id,
-                                                              erased_at=now), sender="intake", at=now)
-    await service.publish(erased, "edih.intake.events")
+                                                              erased_at=now), sender=owner, at=now)
+    await service.publish(erased, f"edih.{owner}.events")
     return erased
 
 

@@ -7,6 +7,7 @@ the delivery log and stops what waits; senders racing for one due message send i
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.clock import FixedClock
+from shared.contracts.notifications import RecipientRef
 from tests.integration import test_notifications_delivery as support
 from tests.integration.test_notifications_delivery import (
     Notifications,
@@ -244,6 +246,29 @@ async def test_erased_contacts_leave_no_address_in_the_log_and_get_nothing_more(
         clock.moment = local(2026, 3, 9, 8, 30)
         assert await service.app.state.sender.send_due() == 0
         assert len(mail.to(email)) == 1
+
+
+async def test_trainings_erasure_cancels_what_waits_for_its_participants_and_nothing_else(
+    running, settings, mail, intake
+):
+    clock = FixedClock(local(2026, 3, 7, 11, 0))  # a Saturday: both wait for Monday
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True) as service:
+        company_id, _ = new_company(intake)
+        participant = RecipientRef(service="training", kind="participant", id=str(uuid.uuid4()))
+        await service.request(company_id, f"session-{company_id}", "training-session-reminder", "information",
+                              context={"course_title": "Cobots", "starts_at": "2026-03-10T09:00:00+00:00"},
+                              recipient=participant)
+        await service.request(company_id, f"reminder-{company_id}", "questionnaire-reminder", "reminder",
+                              context=QUESTIONNAIRE)
+        await eventually(lambda: delivery_of(service, company_id, f"reminder-{company_id}"))
+
+        await erase_contacts(service, company_id, owner="training")
+
+        cancelled = await eventually(lambda: with_status(service, company_id, f"session-{company_id}",
+                                                         "cancelled"), message="training's erasure applied")
+        assert cancelled["last_error"] == "the company's contacts were erased"
+        # Intake's contact is not training's: the questionnaire reminder still waits.
+        assert (await delivery_of(service, company_id, f"reminder-{company_id}"))["status"] == "pending"
 
 
 async def _sent(service: Notifications, company_id: str, notification_id: str) -> dict[str, Any] | None:
