@@ -23,7 +23,7 @@ from shared.clock import HubCalendar
 from shared.contracts import derived_event_id
 from shared.contracts.base import EventData
 from shared.contracts.journey import JourneyStageChanged
-from shared.contracts.notifications import NotificationRequested, RecipientRef
+from shared.contracts.notifications import NotificationRequested
 from shared.contracts.services import ServiceCancellationRequested, ServiceRequested
 from shared.service import ServiceContext
 from workflows.models import (
@@ -50,36 +50,20 @@ class JourneyActivities:
                 self.request_service_cancellation, self.business_deadline, self.questionnaire_link]
 
     @activity.defn
-    async def request_notification(self, command: NotificationCommand) -> str:
-        """Ask notifications to send a message (by default to the company's primary contact)."""
-        data = NotificationRequested(
-            hub_id=command.hub_id,
-            company_id=command.company_id,
-            notification_id=command.notification_id,
-            message_type=command.message_type,
-            urgency=command.urgency,
-            # By reference only: the owner resolves name, e-mail and language at send time.
-            recipient=command.recipient
-            or RecipientRef(service="intake", kind="primary-contact", id=command.company_id),
-            context=command.context,
-            region=command.region,
-        )
-        return await self._write("notification-requested", data)
+    async def request_notification(self, request: NotificationRequested | NotificationCommand) -> str:
+        """Ask notifications to send a message; returns the event id. (A NotificationCommand comes
+        from an activity an older worker scheduled.)"""
+        if isinstance(request, NotificationCommand):
+            request = request.requested()
+        return await self._write("notification-requested", request)
 
     @activity.defn
-    async def publish_stage_change(self, command: StageChangeCommand) -> str:
-        """Tell everyone the journey moved to another stage; returns the event id."""
-        change = command.change
-        data = JourneyStageChanged(
-            hub_id=command.hub_id,
-            company_id=command.company_id,
-            from_stage=change.from_stage,
-            to_stage=change.to_stage,
-            at=change.at,
-            reason=change.reason,
-            actor=change.actor,
-        )
-        return await self._write("journey-stage-changed", data)
+    async def publish_stage_change(self, change: JourneyStageChanged | StageChangeCommand) -> str:
+        """Tell everyone the journey moved to another stage; returns the event id. (A
+        StageChangeCommand comes from an activity an older worker scheduled.)"""
+        if isinstance(change, StageChangeCommand):
+            change = change.stage_changed()
+        return await self._write("journey-stage-changed", change)
 
     @activity.defn
     async def request_service(self, command: ServiceCommand) -> str:

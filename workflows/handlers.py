@@ -1,18 +1,19 @@
 """The Kafka->Temporal bridge: the journey service's handler table.
 
-Each fact is handed to the company's workflow inside the consumer's transaction, so the inbox row
-is written only when Temporal took the fact. If the process dies after signalling and before the
-commit, the redelivered fact is signalled again and the workflow, which keeps the ids it applied,
-ignores it. A registration starts the journey (signal-with-start); every other fact is signalled to
-the running journey, and a fact for a journey that does not run (never started, or ended and
-completed) is a dead letter with that reason.
+Each fact is handed to the company's workflow before the consumer's transaction records the inbox
+row (`EffectFirst`): the row is written only once Temporal took the fact, and no database lock is held
+during the round trip (on SQLite one lock serves the whole process, the journey's outbox and relay
+too). If the process dies after signalling and before the commit, the redelivered fact is signalled
+again and the workflow, which keeps the ids it applied, ignores it. A registration starts the
+journey (signal-with-start); every other fact is signalled to the running journey, and a fact for
+a journey that does not run (never started, or ended and completed) is a dead letter with that
+reason.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -21,12 +22,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from shared.contracts import CloudEvent, contract_for_type
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
-from shared.inbox import Handler, HandlerTable, PermanentError
+from shared.contracts.journey import JOURNEY_FACTS
+from shared.inbox import EffectFirst, Handler, HandlerTable, PermanentError
 from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
 from workflows.models import Fact, JourneyPolicy, JourneyStart
-from workflows.stages import FACT_MODELS
 from workflows.worker import TemporalConnection
 
 TOPICS = (
@@ -57,17 +58,15 @@ class Bridge:
         self.settings = settings
 
     def handlers(self) -> HandlerTable:
-        """The facts the journey accepts (stages.FACT_MODELS), by the model of their data: a registration
-        starts the journey, every other fact is signalled to the running one."""
-        table: dict[type[EventData], Handler] = {
-            cast(type[EventData], model): self.signal for model in FACT_MODELS.values()
-        }
-        table[CompanyRegistered] = self.company_registered
+        """The facts the journey accepts (shared.contracts.journey.JOURNEY_FACTS), by the model of
+        their data: a registration starts the journey, every other fact is signalled to the running
+        one."""
+        signal = EffectFirst(self.signal)
+        table: dict[type[EventData], Handler] = {model: signal for model in JOURNEY_FACTS.values()}
+        table[CompanyRegistered] = EffectFirst(self.company_registered)
         return table
 
-    async def company_registered(
-        self, session: AsyncSession, event: CloudEvent, data: CompanyRegistered
-    ) -> None:
+    async def company_registered(self, event: CloudEvent, data: CompanyRegistered) -> None:
         """Start the company's journey with this fact, or signal it to the running one."""
         client = await self.temporal.client()
         try:
@@ -86,7 +85,7 @@ class Bridge:
         except WorkflowAlreadyStartedError as error:
             raise PermanentError(f"the journey of company {data.company_id} has ended") from error
 
-    async def signal(self, session: AsyncSession, event: CloudEvent, data: Any) -> None:
+    async def signal(self, event: CloudEvent, data: Any) -> None:
         """Signal the fact to the company's running journey."""
         client = await self.temporal.client()
         handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id(event.subject))

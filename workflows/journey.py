@@ -20,7 +20,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.effects import PATCH, STAFF_PATCH, Effects
+    from shared.contracts.journey import Stage
+    from workflows.effects import Effects, effects_for_this_run
     from workflows.models import (
         Fact,
         ItemAction,
@@ -48,15 +49,15 @@ class CompanyJourney:
         state = start.state or JourneyState(company_id=start.company_id, hub_id=start.hub_id)
         self._state = state
         self._taken = set(state.applied_event_ids)
+        # Today's effects until the run decides the version it was recorded with.
         self._fx = Effects(state, start.policy)
         self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, start: JourneyStart) -> None:
-        # Journeys started before the orchestration (welcome only) replay without its commands, and
-        # those started before staff actions followed through replay without that.
-        self._fx.orchestrating = workflow.patched(PATCH)
-        self._fx.follow_through = self._fx.orchestrating and workflow.patched(STAFF_PATCH)
+        # The version is decided here, once: journeys recorded by an older version replay with the
+        # behaviour they were recorded with (workflows/effects/versions.py).
+        self._fx = effects_for_this_run(self._state, start.policy)
         while True:
             await self._live()
             await workflow.wait_condition(workflow.all_handlers_finished)
@@ -91,7 +92,7 @@ class CompanyJourney:
         return bool(self._state.pending) or self._state.timers != timers
 
     def _should_continue_as_new(self) -> bool:
-        if not self._fx.orchestrating:
+        if not self._fx.may_continue_as_new():
             return False
         info = workflow.info()
         return info.is_continue_as_new_suggested() or (
@@ -157,8 +158,7 @@ class CompanyJourney:
         effect: Callable[[], Awaitable[None] | None], **details: object,
     ) -> JourneyView:
         async with self._lock:
-            if self._fx.follow_through:
-                await self._fx.take_pending()
+            await self._fx.before_staff_action()
             self._refuse(action, request, **details)
             self._state.log.append(
                 LogEntry(at=workflow.now(), actor=request.actor, action=note(), reason=request.reason)
@@ -166,8 +166,7 @@ class CompanyJourney:
             done = effect()
             if done is not None:
                 await done
-            if self._fx.follow_through:
-                await self._fx.release_held()
+            await self._fx.after_staff_action()
         return self.state()
 
     @workflow.update
@@ -234,7 +233,7 @@ class CompanyJourney:
     @workflow.update
     async def withdraw(self, request: StaffAction) -> JourneyView:
         return await self._act("withdraw", request, lambda: "withdrew the company",
-                               lambda: self._fx.move_to("withdrawn", request.reason, request.actor))
+                               lambda: self._fx.move_to(Stage.WITHDRAWN, request.reason, request.actor))
 
     @withdraw.validator
     def _validate_withdraw(self, request: StaffAction) -> None:
@@ -243,7 +242,7 @@ class CompanyJourney:
     @workflow.update
     async def close(self, request: StaffAction) -> JourneyView:
         return await self._act("close", request, lambda: "closed the journey",
-                               lambda: self._fx.move_to("closed", request.reason, request.actor))
+                               lambda: self._fx.move_to(Stage.CLOSED, request.reason, request.actor))
 
     @close.validator
     def _validate_close(self, request: StaffAction) -> None:

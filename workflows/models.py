@@ -14,22 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from shared.contracts.intake import AssessmentStage, ServiceKind
-from shared.contracts.notifications import MessageType, RecipientRef, Urgency
+from shared.contracts.journey import JourneyStageChanged, Stage
+from shared.contracts.notifications import MessageType, NotificationRequested, RecipientRef, Urgency
 
-Stage = Literal[
-    "registered",
-    "waitlisted",
-    "intake_scheduled",
-    "intake_completed",
-    "plan_agreed",
-    "in_services",
-    "follow_up_due",
-    "follow_up_completed",
-    "closed",
-    "withdrawn",
-    "not_eligible",
-    "referred_out",
-]
 WelcomeStatus = Literal["not-requested", "requested", "sent"]
 ItemStatus = Literal["open", "completed", "cancelled"]
 
@@ -152,16 +139,26 @@ class JourneyStart(BaseModel):
     state: JourneyState | None = None
 
 
+# The journey's activities take the contract's model where it says all they need (the stage change,
+# the notification request). The two commands below are the inputs those activities took before:
+# an activity scheduled by an older worker may still arrive with one, so they stay, and each says
+# once how it becomes the contract's model.
+
+
 class StageChangeCommand(BaseModel):
-    """Input of the publish_stage_change activity."""
+    """The publish_stage_change activity's input before it took JourneyStageChanged."""
 
     company_id: str
     hub_id: str
     change: StageChange
 
+    def stage_changed(self) -> JourneyStageChanged:
+        return JourneyStageChanged(company_id=self.company_id, hub_id=self.hub_id, **self.change.model_dump())
+
 
 class NotificationCommand(BaseModel):
-    """Input of the request_notification activity; the company's primary contact by default."""
+    """The request_notification activity's input before it took NotificationRequested; the
+    company's primary contact by default."""
 
     company_id: str
     hub_id: str
@@ -173,6 +170,18 @@ class NotificationCommand(BaseModel):
     # The company's region, so advisors see the message in the delivery log (a default: histories
     # recorded before it replay unchanged).
     region: str | None = None
+
+    def requested(self) -> NotificationRequested:
+        return NotificationRequested(
+            **self.model_dump(exclude={"recipient"}),
+            recipient=self.recipient or primary_contact(self.company_id),
+        )
+
+
+def primary_contact(company_id: str) -> RecipientRef:
+    """A message's recipient by default: the company's primary contact, by reference only (the
+    owner resolves name, e-mail and language at send time)."""
+    return RecipientRef(service="intake", kind="primary-contact", id=company_id)
 
 
 class ServiceCommand(BaseModel):

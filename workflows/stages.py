@@ -11,24 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from shared.contracts.intake import (
-    AssessmentCompleted,
-    CompanyAdmitted,
-    CompanyNotEligible,
-    CompanyRegistered,
-    CompanyWithdrawn,
-    IntakeCompleted,
-    IntakeScheduled,
-    PlanAgreed,
-)
-from shared.contracts.notifications import NotificationSent
+from shared.contracts.intake import AssessmentCompleted
+from shared.contracts.journey import JOURNEY_FACTS, Stage
 from shared.contracts.services import ServiceCancelled, ServiceCompleted
-from workflows.models import Fact, JourneyState, Stage
+from workflows.models import Fact, JourneyState
 
 # Stages a journey ends in; it stays open a while after to record late facts.
-ENDED: frozenset[str] = frozenset({"closed", "withdrawn", "not_eligible", "referred_out"})
+ENDED: frozenset[Stage] = frozenset({Stage.CLOSED, Stage.WITHDRAWN, Stage.NOT_ELIGIBLE, Stage.REFERRED_OUT})
 # Stages before the plan, in which the intake and the T0 assessment are still coming.
-BEFORE_PLAN: frozenset[str] = frozenset({"registered", "waitlisted", "intake_scheduled"})
+BEFORE_PLAN: frozenset[Stage] = frozenset({Stage.REGISTERED, Stage.WAITLISTED, Stage.INTAKE_SCHEDULED})
 # The owning service of each kind of planned service; None: staff record it in the journey.
 OWNERS: dict[str, str | None] = {
     "training": "training",
@@ -37,31 +28,17 @@ OWNERS: dict[str, str | None] = {
     "test_before_invest": None,
 }
 
-FACT_MODELS: dict[str, type[BaseModel]] = {
-    "company-registered": CompanyRegistered,
-    "company-admitted": CompanyAdmitted,
-    "intake-scheduled": IntakeScheduled,
-    "intake-completed": IntakeCompleted,
-    "assessment-completed": AssessmentCompleted,
-    "plan-agreed": PlanAgreed,
-    "company-withdrawn": CompanyWithdrawn,
-    "company-not-eligible": CompanyNotEligible,
-    "service-completed": ServiceCompleted,
-    "service-cancelled": ServiceCancelled,
-    "notification-sent": NotificationSent,
-}
-
 Verdict = Literal["apply", "hold", "refuse"]
 
 
 def parse(fact: Fact) -> BaseModel:
-    return FACT_MODELS[fact.name].model_validate(fact.data)
+    return JOURNEY_FACTS[fact.name].model_validate(fact.data)
 
 
 def disposition(state: JourneyState, fact: Fact) -> tuple[Verdict, str]:
     """Apply, hold (with what it waits for) or refuse (with why) `fact` in `state`."""
     stage, name = state.stage, fact.name
-    if name not in FACT_MODELS:
+    if name not in JOURNEY_FACTS:
         return "refuse", f"the journey has no rule for {name}"
     if name == "notification-sent":
         return "apply", ""
@@ -75,15 +52,15 @@ def disposition(state: JourneyState, fact: Fact) -> tuple[Verdict, str]:
     if name in ("company-withdrawn", "company-not-eligible"):
         return "apply", ""
     if name == "company-admitted":
-        return ("apply", "") if stage == "waitlisted" else ("refuse", "the company is not waitlisted")
+        return ("apply", "") if stage == Stage.WAITLISTED else ("refuse", "the company is not waitlisted")
     if name == "intake-scheduled":
-        if stage == "waitlisted":
+        if stage == Stage.WAITLISTED:
             return "hold", "waits for the company's admission"
         return ("apply", "") if stage in BEFORE_PLAN else ("refuse", "the intake is already completed")
     if name == "intake-completed":
         if state.intake_completed or stage not in BEFORE_PLAN:
             return "refuse", "the intake is already completed"
-        if stage != "intake_scheduled":
+        if stage != Stage.INTAKE_SCHEDULED:
             return "hold", "waits for the intake to be scheduled"
         return "apply", ""
     if isinstance(data, AssessmentCompleted):
@@ -91,7 +68,7 @@ def disposition(state: JourneyState, fact: Fact) -> tuple[Verdict, str]:
     if name == "plan-agreed":
         if stage in BEFORE_PLAN:
             return "hold", "waits for the intake and the T0 assessment"
-        return ("apply", "") if stage == "intake_completed" else ("refuse", "a plan is already agreed")
+        return ("apply", "") if stage == Stage.INTAKE_COMPLETED else ("refuse", "a plan is already agreed")
     if isinstance(data, ServiceCompleted | ServiceCancelled):
         return _service_end(state, data.plan_item_id)
     return "refuse", f"the journey has no rule for {name}"
@@ -105,7 +82,7 @@ def _assessment(state: JourneyState, data: AssessmentCompleted) -> tuple[Verdict
         return ("apply", "") if stage in BEFORE_PLAN else ("refuse", "the plan is already agreed")
     if state.t1_assessment_id is not None:
         return "refuse", "a T1 assessment is already recorded"
-    return ("apply", "") if stage == "follow_up_due" else ("hold", "waits for the follow-up to be due")
+    return ("apply", "") if stage == Stage.FOLLOW_UP_DUE else ("hold", "waits for the follow-up to be due")
 
 
 def _service_end(state: JourneyState, item_id: str) -> tuple[Verdict, str]:
@@ -132,7 +109,7 @@ def refusal(state: JourneyState, action: str, **details: object) -> str | None:
         target = details["stage"]
         if target == stage:
             return f"the journey is already {stage}"
-        if target in ("plan_agreed", "in_services") and state.plan_id is None:
+        if target in (Stage.PLAN_AGREED, Stage.IN_SERVICES) and state.plan_id is None:
             return f"no plan has been agreed yet, so there are no services for {target} (intake agrees plans)"
         return None
     if stage in ENDED:
@@ -159,6 +136,6 @@ def refusal(state: JourneyState, action: str, **details: object) -> str | None:
 
 def next_stage_after_item(state: JourneyState) -> Stage | None:
     """in_services -> follow_up_due once every planned item has ended."""
-    if state.stage == "in_services" and all_items_ended(state):
-        return "follow_up_due"
+    if state.stage == Stage.IN_SERVICES and all_items_ended(state):
+        return Stage.FOLLOW_UP_DUE
     return None

@@ -1,32 +1,31 @@
-"""Pure rules of the console: stage names and labels, how each event changes the read model, and
-who may see which company. No I/O here, so the rules are tested without a broker or a database."""
+"""Pure rules of the console: stage labels and how each event changes the read model (who may see
+which company is shared.auth.Principal.sees). No I/O here, so the rules are tested without a broker
+or a database."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-# The journey stages of DOMAIN.md, keyed the way the read model stores them, in journey order.
-STAGE_LABELS: dict[str, str] = {
-    "registered": "Registered",
-    "waitlisted": "Waitlisted",
-    "intake_scheduled": "Intake scheduled",
-    "intake_completed": "Intake completed",
-    "plan_agreed": "Plan agreed",
-    "in_services": "In services",
-    "follow_up_due": "Follow-up due",
-    "follow_up_completed": "Follow-up completed",
-    "closed": "Closed",
-    "withdrawn": "Withdrawn",
-    "not_eligible": "Not eligible",
-    "referred_out": "Referred out",
-}
+from shared.contracts.intake import CohortStatus
+from shared.contracts.journey import STAGE_AT_REGISTRATION, Stage
 
-# What a registration's cohort status means for the journey before the journey itself says so.
-STAGE_AT_REGISTRATION: dict[str, str] = {
-    "admitted": "registered",
-    "waitlisted": "waitlisted",
-    "outside_cohort": "not_eligible",
+# The label staff read for each of the journey's stages (shared.contracts.journey.Stage), in
+# journey order; the read model stores a stage by its value.
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.REGISTERED: "Registered",
+    Stage.WAITLISTED: "Waitlisted",
+    Stage.INTAKE_SCHEDULED: "Intake scheduled",
+    Stage.INTAKE_COMPLETED: "Intake completed",
+    Stage.PLAN_AGREED: "Plan agreed",
+    Stage.IN_SERVICES: "In services",
+    Stage.FOLLOW_UP_DUE: "Follow-up due",
+    Stage.FOLLOW_UP_COMPLETED: "Follow-up completed",
+    Stage.CLOSED: "Closed",
+    Stage.WITHDRAWN: "Withdrawn",
+    Stage.NOT_ELIGIBLE: "Not eligible",
+    Stage.REFERRED_OUT: "Referred out",
 }
 
 COHORT_LABELS: dict[str, str] = {
@@ -49,7 +48,8 @@ def stage_label(stage: str | None) -> str:
     if not stage:
         return "Unknown"
     key = normalize_stage(stage)
-    return STAGE_LABELS.get(key) or key.replace("_", " ").capitalize()
+    known = key in Stage.__members__.values()
+    return STAGE_LABELS[Stage(key)] if known else key.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ def stage_after_registration(current: StageState, cohort_status: str, at: dateti
     topics arrive in any order, and the journey's word is the authority on stages."""
     if current.stage is not None:
         return current
-    return StageState(STAGE_AT_REGISTRATION.get(cohort_status, "registered"), at)
+    # What the registration means for the journey (its own rule) before the journey itself says so.
+    stage = STAGE_AT_REGISTRATION.get(cast(CohortStatus, cohort_status), Stage.REGISTERED)
+    return StageState(stage.value, at)
 
 
 def stage_after_change(current: StageState, to_stage: str, at: datetime) -> StageState:
@@ -92,10 +94,3 @@ def stage_change_summary(from_stage: str | None, to_stage: str, reason: str, act
 def notification_summary(message_type: str, channel: str) -> str:
     medium = "e-mail" if channel == "email" else channel
     return f"{message_type.replace('-', ' ').capitalize()} {medium} sent"
-
-
-def may_see(role: str, regions: list[str], company_region: str | None) -> bool:
-    """Advisors see the companies of their regions; every other role sees the whole hub."""
-    if role != "advisor":
-        return True
-    return company_region is not None and company_region in regions

@@ -8,7 +8,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from services.console import domain
 from services.console.auth import first_administrator, staff_by_id, staff_for_region
 from services.console.models import CompanyView, StaffAccount, TimelineEntry
 from shared.auth import Principal
@@ -32,7 +31,7 @@ async def company_with_timeline(
 ) -> tuple[CompanyView, list[TimelineEntry]]:
     """The company and its timeline, newest first."""
     view = await session.get(CompanyView, company_id)
-    if view is None or not domain.may_see(who.role, who.regions, view.region):
+    if view is None or not who.sees(view.region):
         raise NotFound(f"no company {company_id}")
     query = (
         select(TimelineEntry)

@@ -5,7 +5,8 @@ does with a record it cannot apply.
 handler, checked against the contracts registry when it is registered: handlers.py) to its topics.
 For each record it decodes the CloudEvent, validates `data` against the contracts registry and runs
 the handler in one database transaction together with the inbox row (tables.py), so a redelivered
-event has no second effect.
+event has no second effect. A handler whose effect lies outside the database (`EffectFirst`, e.g.
+the journey's signal to Temporal) runs before that transaction instead, and must be idempotent.
 
 A record the handler does not apply meets this policy (the classification is failures.py):
 
@@ -36,12 +37,13 @@ offset of each assigned partition) into `edih_consumer_lag`, so a stuck consumer
 
 from shared.inbox.consumer import EventConsumer
 from shared.inbox.failures import AlreadyResolved, PermanentError, ReplayFailed, describe, is_transient
-from shared.inbox.handlers import Handler, HandlerTable, InvalidHandlerTable
+from shared.inbox.handlers import EffectFirst, Handler, HandlerTable, InvalidHandlerTable
 from shared.inbox.tables import DeadLetter, ProcessedEvent
 
 __all__ = [
     "AlreadyResolved",
     "DeadLetter",
+    "EffectFirst",
     "EventConsumer",
     "Handler",
     "HandlerTable",

@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -29,7 +29,7 @@ from shared.contracts.base import Contract
 from shared.db import Database, insert_ignoring_duplicates
 from shared.inbox.dead_lettering import DeadLetters
 from shared.inbox.failures import AlreadyResolved, PermanentError, ReplayFailed, describe, is_transient
-from shared.inbox.handlers import Handler, HandlerTable, check_handlers
+from shared.inbox.handlers import EffectFirst, Handler, HandlerTable, check_handlers
 from shared.inbox.lag import LagGauge
 from shared.inbox.tables import DeadLetter, ProcessedEvent
 from shared.logging import event_context
@@ -184,10 +184,16 @@ class EventConsumer:
         name: str,
         then: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> str:
-        """Run the handler with the inbox row (and `then`) in one transaction: applied or duplicate."""
+        """Run the handler with the inbox row (and `then`) in one transaction: applied or duplicate.
+        An `EffectFirst` handler runs before that transaction (unless the event is recorded already),
+        so its round trip holds no database lock (on SQLite, one lock for the whole process)."""
         started = time.perf_counter()
         fresh = False
+        effect_first = isinstance(handler, EffectFirst)
         try:
+            if isinstance(handler, EffectFirst) and not await self._recorded(event.id):
+                fresh = True  # time the effect, even when it fails
+                await handler.effect(event, data)
             async with self.db.transaction() as session:
                 fresh = await insert_ignoring_duplicates(
                     session,
@@ -195,7 +201,7 @@ class EventConsumer:
                     {"consumer": self.group, "event_id": event.id, "processed_at": self.clock.now()},
                     conflict_on=["consumer", "event_id"],
                 )
-                if fresh:
+                if fresh and not effect_first:
                     await handler(session, event, data)
                 if then is not None:
                     await then(session)
@@ -207,6 +213,13 @@ class EventConsumer:
             return "duplicate"
         self.on_commit()
         return "applied"
+
+    async def _recorded(self, event_id: str) -> bool:
+        """Whether this consumer's inbox holds `event_id` already."""
+        async with self.db.reading() as session:
+            found = await session.scalar(select(col(ProcessedEvent.event_id)).where(
+                col(ProcessedEvent.consumer) == self.group, col(ProcessedEvent.event_id) == event_id))
+        return found is not None
 
     async def replay(self, letter: DeadLetter, by: str) -> tuple[str, datetime]:
         """Run a dead letter's record through the handler again, marking the letter resolved (when,

@@ -1,9 +1,15 @@
 """A consumer's handler table: the contract's data model -> `async def handler(session, event, data)`,
-checked when it is registered against the contracts registry and the topics the consumer reads."""
+checked when it is registered against the contracts registry and the topics the consumer reads.
+
+A handler whose effect is outside the service's database (a call to another system) is wrapped in
+`EffectFirst`: the consumer runs it before the transaction that records the inbox row, so no
+database lock is held during the round trip; such an effect must be idempotent, because a crash
+between the effect and the commit repeats it."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +21,19 @@ Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
 # Keyed by the model of the contract's `data`: a command several services receive (one model, one
 # contract per receiver) is handled by whichever of its contracts comes on the subscribed topics.
 HandlerTable = Mapping[type[EventData], Handler]
+Effect = Callable[[CloudEvent, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EffectFirst:
+    """A handler that is an idempotent effect outside the database, `async def effect(event, data)`:
+    the consumer runs it first, then records the inbox row in a transaction of its own (and skips it
+    for an event already recorded). Called as a plain handler, it just runs the effect."""
+
+    effect: Effect
+
+    async def __call__(self, session: AsyncSession, event: CloudEvent, data: Any) -> None:
+        await self.effect(event, data)
 
 
 class InvalidHandlerTable(ValueError):

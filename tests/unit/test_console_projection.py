@@ -10,6 +10,7 @@ import pytest
 from services.console import domain
 from services.console.auth import hash_password, safe_next, verify_password
 from services.console.domain import StageState
+from shared.auth import Principal, Role
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -69,11 +70,15 @@ def test_timeline_summaries_say_what_happened():
 
 
 def test_an_advisor_sees_only_the_companies_of_its_regions():
-    assert domain.may_see("advisor", ["drenthe"], "drenthe")
-    assert not domain.may_see("advisor", ["drenthe"], "friesland")
-    assert not domain.may_see("advisor", ["drenthe"], None)
-    assert domain.may_see("viewer", [], "friesland")
-    assert domain.may_see("admin", [], None)
+    # The console asks shared.auth.Principal.sees, as every service does.
+    def who(role: Role, regions: list[str]) -> Principal:
+        return Principal(subject="staff@hub.nl", role=role, hub_id="nl-noord", regions=regions)
+
+    assert who("advisor", ["drenthe"]).sees("drenthe")
+    assert not who("advisor", ["drenthe"]).sees("friesland")
+    assert not who("advisor", ["drenthe"]).sees(None)
+    assert who("viewer", []).sees("friesland")
+    assert who("admin", []).sees(None)
 
 
 def test_a_password_hash_accepts_its_password_and_refuses_others():

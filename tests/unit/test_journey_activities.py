@@ -8,17 +8,26 @@ import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 from sqlmodel import select
 from temporalio.testing import ActivityEnvironment
 
 from shared.contracts import CloudEvent, derived_event_id
+from shared.contracts.notifications import NotificationRequested
 from shared.outbox import OutboxRecord
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
 from shared.settings import Settings
 from workflows.activities import JourneyActivities
-from workflows.models import BusinessDeadline, NotificationCommand, PlannedItem, ServiceCommand
+from workflows.models import (
+    BusinessDeadline,
+    NotificationCommand,
+    PlannedItem,
+    ServiceCommand,
+    primary_contact,
+)
+from workflows.worker import DATA_CONVERTER
 
 
 @pytest.fixture
@@ -57,6 +66,25 @@ async def test_a_retried_activity_writes_its_command_once(ctx):
     assert row.topic == "edih.notifications.commands"
     assert row.key == "c1"
     assert CloudEvent.from_bytes(row.payload).id == first
+
+
+async def test_an_activity_an_older_worker_scheduled_writes_what_the_contract_model_writes(ctx):
+    # Journeys pass NotificationRequested now; a task an older worker scheduled still carries the
+    # NotificationCommand it took before, and the data converter must hand it over as that.
+    [payload] = await DATA_CONVERTER.encode([welcome("c1")])
+    hint = get_type_hints(JourneyActivities.request_notification)["request"]
+    [old] = await DATA_CONVERTER.decode([payload], [hint])
+    assert isinstance(old, NotificationCommand)
+    new = NotificationRequested(company_id="c1", hub_id="nl-noord", notification_id="n-c1",
+                                message_type="welcome", recipient=primary_contact("c1"))
+    activities = JourneyActivities(ctx)
+    await environment("journey-old", "notification-welcome").run(activities.request_notification, old)
+    await environment("journey-new", "notification-welcome").run(activities.request_notification, new)
+
+    written = [CloudEvent.from_bytes(row.payload) for row in await outbox(ctx)]
+    assert len(written) == 2
+    assert written[0].data == written[1].data
+    assert written[0].data["recipient"] == {"service": "intake", "kind": "primary-contact", "id": "c1"}
 
 
 async def test_each_journey_writes_its_own_command(ctx):

@@ -94,10 +94,10 @@ async def test_an_exit_ends_the_journey_refuses_later_facts_and_completes(
     # Once completed, a late fact or a repeated registration is a dead letter, not a new journey.
     late = build_event("intake-scheduled", scheduled(company), sender="intake", at=AT)[1]
     with pytest.raises(PermanentError, match="no running journey"):
-        await journeys.bridge.signal(None, late, scheduled(company))  # type: ignore[arg-type]
+        await journeys.bridge.signal(late, scheduled(company))
     again = build_event("company-registered", registered(company), sender="intake", at=AT)[1]
     with pytest.raises(PermanentError, match="has ended"):
-        await journeys.bridge.company_registered(None, again, registered(company))  # type: ignore[arg-type]
+        await journeys.bridge.company_registered(again, registered(company))
 
 
 async def test_without_a_t1_in_the_window_the_journey_closes_without_follow_up_flagged(journeys):

@@ -52,7 +52,7 @@ async def test_a_journey_continues_as_new_with_its_state(journeys):
     before = await journeys.settled(company, taken=3)
 
     # The registration again, after the continue-as-new: still a repeat.
-    await journeys.bridge.signal(None, registration, registered(company))  # type: ignore[arg-type]
+    await journeys.bridge.signal(registration, registered(company))
     view = await journeys.settled(company)
     assert view.applied_facts == before.applied_facts == 3
     assert [c.to_stage for c in view.history] == ["registered", "intake_scheduled"]

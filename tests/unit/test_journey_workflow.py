@@ -167,10 +167,10 @@ async def test_a_whole_journey_over_nine_months_sends_each_reminder_and_escalati
 async def test_the_same_fact_signalled_twice_is_applied_once(journeys):
     company = str(uuid.uuid4())
     event = await journeys.publish("company-registered", registered(company))
-    await journeys.bridge.company_registered(None, event, registered(company))  # type: ignore[arg-type]
-    await journeys.bridge.signal(None, event, registered(company))  # type: ignore[arg-type]
+    await journeys.bridge.company_registered(event, registered(company))
+    await journeys.bridge.signal(event, registered(company))
     scheduling = await journeys.publish("intake-scheduled", scheduled(company))
-    await journeys.bridge.signal(None, scheduling, scheduled(company))  # type: ignore[arg-type]
+    await journeys.bridge.signal(scheduling, scheduled(company))
     view = await journeys.settled(company)
 
     assert view.applied_facts == 2
