@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 
 from edih.stack import SERVICES
+from services.training.settings import training_settings
 from shared.auth import ROLES, issue_token
 from shared.settings import settings_from_environment
 
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     letters_retry.add_argument("id", type=int, help="the dead letter's id (from `list`)")
     args = parser.parse_args(argv)
 
-    settings = settings_from_environment()
+    # With training's section, so `dead-letters` finds its URL (until services register their URLs).
+    settings = training_settings(settings_from_environment())
     if args.command == "token":
         print(f"Bearer token for {args.subject} ({args.role}), valid {args.hours:g} h:", file=sys.stderr)
         print(issue_token(settings, args.subject, args.role, regions=args.region, email=args.email,

@@ -34,10 +34,11 @@ from edih.infra import (
     wait_for_port,
 )
 from edih.runfile import RecordedProcess, Run, RunFile
+from services.training.settings import training_settings
 from shared.settings import Settings
 
 # The services of the platform in start order, with their module and the setting of their URL.
-SERVICES = ("intake", "notifications", "journey", "console")
+SERVICES = ("intake", "training", "notifications", "journey", "console")
 MODULES = {"journey": "workflows"}
 # How long a child gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 15.0
@@ -75,7 +76,8 @@ class Stack:
     """The components of the local platform, their processes and their pid file."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        # With training's section, so its URL (port) is known until services register their URLs.
+        self.settings = training_settings(settings)
         self.data_dir = settings.data_dir.resolve()
         # The one Maildir of the catcher and the console's Mail page (EDIH_MAIL_CATCHER_DIR).
         self.mail_dir = settings.mail_dir.resolve()
@@ -228,6 +230,7 @@ class Stack:
             f"The EDIH platform is running (hub {s.hub_id}). Ctrl-C or `edih down` stops it.",
             f"  Console        {s.console_url}   (sign in as {s.console_admin_email})",
             f"  Intake API     {s.intake_url}/docs",
+            f"  Training API   {s.url_of('training')}/docs",
             f"  Notifications  {s.notifications_url}/docs",
             f"  Journey        {s.journey_url}/docs",
             f"  Temporal UI    http://127.0.0.1:{s.temporal_ui_port}",
