@@ -196,35 +196,20 @@ async def cancel(session: AsyncSession, training: Training, need: Need, reason: 
 
 async def answer(session: AsyncSession, training: Training, need: Need) -> None:
     """Tell the journey how a closed need ended (again, with the same event id, when asked again)."""
+    item = {"hub_id": need.hub_id, "company_id": need.company_id, "plan_item_id": need.plan_item_id}
+    data: ServiceCompleted | ServiceCancelled
     if need.status == "completed":
         assert need.value_eur is not None and need.completed_at is not None
-        await training.outbox.add(
-            session,
-            "service-completed",
-            ServiceCompleted(
-                hub_id=need.hub_id,
-                company_id=need.company_id,
-                plan_item_id=need.plan_item_id,
-                value_eur=need.value_eur,
-                completed_at=need.completed_at,
-            ),
-            event_id=derived_event_id("service-completed", need.plan_item_id),
-            to="training",
-        )
+        name = "service-completed"
+        data = ServiceCompleted(**item, value_eur=need.value_eur, completed_at=need.completed_at)
     elif need.status == "cancelled":
         assert need.cancel_reason is not None
-        await training.outbox.add(
-            session,
-            "service-cancelled",
-            ServiceCancelled(
-                hub_id=need.hub_id,
-                company_id=need.company_id,
-                plan_item_id=need.plan_item_id,
-                reason=need.cancel_reason,
-            ),
-            event_id=derived_event_id("service-cancelled", need.plan_item_id),
-            to="training",
-        )
+        name = "service-cancelled"
+        data = ServiceCancelled(**item, reason=need.cancel_reason)
+    else:
+        return
+    await training.outbox.add(session, name, data, event_id=derived_event_id(name, need.plan_item_id),
+                              to="training")
 
 
 async def of_company(session: AsyncSession, hub_id: str, company_id: str) -> list[NeedPublic]:
