@@ -42,8 +42,11 @@ lint: install
 docs: install ## regenerate docs/events.md and the JSON Schemas from the contracts registry
 	$(BIN)/python -m shared.contracts
 
+# Each service writes its own revisions (`python -m services.<name> revision`, the journey's `python
+# -m workflows revision`); the infrastructure tables' are shared's.
+MIGRATION_COMMAND = $(if $(filter infrastructure,$(SERVICE)),shared.migrations,$(if $(filter journey,$(SERVICE)),workflows,services.$(SERVICE)))
 migration: install ## a new revision from model changes: make migration SERVICE=intake MESSAGE="..."
-	$(BIN)/python -m shared.migrations revision $(SERVICE) -m "$(MESSAGE)"
+	$(BIN)/python -m $(MIGRATION_COMMAND) revision -m "$(MESSAGE)"
 
 clean:
 	rm -rf .edih

@@ -8,8 +8,8 @@ import os
 import sys
 from datetime import timedelta
 
+from edih.settings import PlatformSettings
 from edih.stack import SERVICES
-from services.training.settings import training_settings
 from shared.auth import ROLES, issue_token
 from shared.settings import settings_from_environment
 
@@ -46,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     letters_retry.add_argument("id", type=int, help="the dead letter's id (from `list`)")
     args = parser.parse_args(argv)
 
-    # With training's section, so `dead-letters` finds its URL (until services register their URLs).
-    settings = training_settings(settings_from_environment())
+    settings = settings_from_environment(PlatformSettings)
     if args.command == "token":
         print(f"Bearer token for {args.subject} ({args.role}), valid {args.hours:g} h:", file=sys.stderr)
         print(issue_token(settings, args.subject, args.role, regions=args.region, email=args.email,
@@ -87,9 +86,17 @@ TEMPORAL_COMMANDS = frozenset({"journeys"})
 
 def run() -> None:
     """The `edih` console script."""
-    code = main()
+    try:
+        try:
+            code = main()
+        finally:  # also when argparse exits after `--help`
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`edih journeys list | head`): end quietly like any Unix tool. Python
+        # would flush stdout again at exit and print the same error, so stdout goes to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
     if TEMPORAL_COMMANDS.intersection(sys.argv[1:2]):
-        sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)

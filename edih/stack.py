@@ -34,8 +34,7 @@ from edih.infra import (
     wait_for_port,
 )
 from edih.runfile import RecordedProcess, Run, RunFile
-from services.training.settings import training_settings
-from shared.settings import Settings
+from edih.settings import PlatformSettings
 
 # The services of the platform in start order, with their module and the setting of their URL.
 SERVICES = ("intake", "training", "notifications", "journey", "console")
@@ -75,9 +74,8 @@ def say(*lines: str, error: bool = False) -> None:
 class Stack:
     """The components of the local platform, their processes and their pid file."""
 
-    def __init__(self, settings: Settings) -> None:
-        # With training's section, so its URL (port) is known until services register their URLs.
-        self.settings = training_settings(settings)
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
         self.data_dir = settings.data_dir.resolve()
         # The one Maildir of the catcher and the console's Mail page (EDIH_MAIL_CATCHER_DIR).
         self.mail_dir = settings.mail_dir.resolve()
@@ -228,11 +226,11 @@ class Stack:
         return [
             "",
             f"The EDIH platform is running (hub {s.hub_id}). Ctrl-C or `edih down` stops it.",
-            f"  Console        {s.console_url}   (sign in as {s.console_admin_email})",
-            f"  Intake API     {s.intake_url}/docs",
+            f"  Console        {s.url_of('console')}   (sign in as {s.console_admin_email})",
+            f"  Intake API     {s.url_of('intake')}/docs",
             f"  Training API   {s.url_of('training')}/docs",
-            f"  Notifications  {s.notifications_url}/docs",
-            f"  Journey        {s.journey_url}/docs",
+            f"  Notifications  {s.url_of('notifications')}/docs",
+            f"  Journey        {s.url_of('journey')}/docs",
             f"  Temporal UI    http://127.0.0.1:{s.temporal_ui_port}",
             f"  Kafka          {s.kafka_bootstrap_servers}",
             f"  Mail catcher   smtp://127.0.0.1:{s.smtp_port} (messages on the console's Mail page)",

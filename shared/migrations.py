@@ -10,9 +10,12 @@ nothing to do. A database whose tables were made without migrations (`create_all
 before them) is stamped with the revisions its tables match, then upgraded; one that matches none is
 refused with what to do.
 
-`python -m shared.migrations revision <service or infrastructure> -m "what changed"` writes a
-revision from the difference between the models and a freshly migrated database; the test suite
-checks that no model change lacks its revision.
+A service hands its `Schema` (shared/tables.py: its models and migrations folder) to `build_app`;
+nothing here knows a service. `new_revision` writes a revision of a schema from the difference
+between its models and a freshly migrated database: a service's command line calls it
+(`python -m services.<name> revision -m "what changed"`, shared/service.py `run_service`), and
+`python -m shared.migrations revision -m "..."` for the infrastructure tables (`make migration
+SERVICE=...` runs the right one); the test suite checks that no model change lacks its revision.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
-import importlib
 import logging
 import os
 import tempfile
@@ -38,9 +40,10 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from sqlmodel import SQLModel
 
 from shared.db import Database
+from shared.tables import INFRASTRUCTURE_SCHEMA, Schema
 
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
-INFRASTRUCTURE = "infrastructure"
+INFRASTRUCTURE = INFRASTRUCTURE_SCHEMA.name
 VERSION_TABLE = "alembic_version"
 
 log = logging.getLogger(__name__)
@@ -51,23 +54,6 @@ Shape = dict[str, frozenset[str]]
 
 class UnknownSchema(RuntimeError):
     """A database made without migrations whose tables match no revision."""
-
-
-def _infrastructure_tables() -> frozenset[str]:
-    from shared.service import INFRASTRUCTURE_TABLES
-
-    return frozenset(m.__tablename__ for m in INFRASTRUCTURE_TABLES)  # type: ignore[misc]
-
-
-def service_layout(service: str) -> tuple[Path, frozenset[str]]:
-    """The migrations folder of `service` and the names of its own tables (`MODELS` of its
-    models module)."""
-    if service == INFRASTRUCTURE:
-        return ALEMBIC_DIR / "versions", _infrastructure_tables()
-    package = "workflows" if service == "journey" else f"services.{service}"
-    models = importlib.import_module(f"{package}.models")
-    folder = Path(str(models.__file__)).parent / "migrations"
-    return folder, frozenset(m.__tablename__ for m in getattr(models, "MODELS", ()))
 
 
 def alembic_config(folder: Path, tables: Iterable[str], schema: str | None) -> Config:
@@ -102,12 +88,11 @@ def run_env() -> None:
         context.run_migrations()
 
 
-async def upgrade(db: Database, service: str, revision: str = "heads") -> None:
-    """Migrate `db` to `revision` of the infrastructure and `service` histories (their newest by
+async def upgrade(db: Database, schema: Schema, revision: str = "heads") -> None:
+    """Migrate `db` to `revision` of the infrastructure and `schema`'s histories (their newest by
     default), stamping a database made without migrations first."""
-    folder, tables = service_layout(service)
-    config = alembic_config(folder, _infrastructure_tables() | tables, db.schema)
-    config.attributes["service"] = service
+    config = alembic_config(schema.folder, INFRASTRUCTURE_SCHEMA.tables | schema.tables, db.schema)
+    config.attributes["service"] = schema
     config.attributes["where"] = (f"schema {db.schema!r} of the PostgreSQL database" if db.is_postgres
                                   else f"the SQLite database {db.url.database}")
     async with _sqlite_lock(db), db.engine.begin() as connection:
@@ -155,15 +140,14 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
 def _revisions_matching(connection: Connection, config: Config) -> list[str]:
     """The revision of each history whose tables the database has (none for a history it has no
     table of); raises UnknownSchema when its tables match no revision."""
-    service = config.attributes["service"]
+    service: Schema = config.attributes["service"]
     live = _shape(connection, config.attributes["schema"], config.attributes["tables"])
     found = []
-    for history in dict.fromkeys((INFRASTRUCTURE, service)):
-        tables = service_layout(history)[1]
-        have = {table: columns for table, columns in live.items() if table in tables}
+    for history in dict.fromkeys((INFRASTRUCTURE_SCHEMA, service)):
+        have = {table: columns for table, columns in live.items() if table in history.tables}
         if not have:
             continue
-        revision = _revision_with_shape(service, history, tables, have)
+        revision = _revision_with_shape(service, history.name, history.tables, have)
         if revision is None:
             raise UnknownSchema(
                 f"{config.attributes['where']} has tables but no {VERSION_TABLE} table, and its "
@@ -176,10 +160,11 @@ def _revisions_matching(connection: Connection, config: Config) -> list[str]:
     return found
 
 
-def _revision_with_shape(service: str, history: str, tables: frozenset[str], shape: Shape) -> str | None:
+def _revision_with_shape(service: Schema, history: str, tables: frozenset[str],
+                         shape: Shape) -> str | None:
     """The revision of `history` after which a fresh database has exactly `shape`, found by
     migrating a scratch SQLite database one revision at a time."""
-    config = alembic_config(service_layout(service)[0], tables, None)
+    config = alembic_config(service.folder, tables, None)
     script = ScriptDirectory.from_config(config)
     if not _has_branch(config, history):
         return None
@@ -205,10 +190,10 @@ def _shape(connection: Connection, schema: str | None, tables: Iterable[str]) ->
             for table in present}
 
 
-async def pending_changes(db: Database, service: str) -> list[Any]:
-    """What `service`'s models have that its migrated database lacks (empty when in sync)."""
-    await upgrade(db, service)
-    tables = _infrastructure_tables() | service_layout(service)[1]
+async def pending_changes(db: Database, schema: Schema) -> list[Any]:
+    """What `schema`'s models have that its migrated database lacks (empty when in sync)."""
+    await upgrade(db, schema)
+    tables = INFRASTRUCTURE_SCHEMA.tables | schema.tables
     async with db.engine.connect() as connection:
         return await connection.run_sync(_compare, tables)
 
@@ -222,16 +207,15 @@ def _compare(connection: Connection, tables: frozenset[str]) -> list[Any]:
     return list(compare_metadata(migration, SQLModel.metadata))
 
 
-async def new_revision(service: str, message: str) -> None:
-    """Write the revision that brings `service`'s history up to its models."""
-    folder, tables = service_layout(service)
-    folder.mkdir(parents=True, exist_ok=True)
+async def new_revision(schema: Schema, message: str) -> None:
+    """Write the revision that brings `schema`'s history up to its models."""
+    schema.folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        db = Database(f"sqlite+aiosqlite:///{scratch}/{service}.db")
-        await upgrade(db, service)
-        config = alembic_config(folder, tables, None)
+        db = Database(f"sqlite+aiosqlite:///{scratch}/{schema.name}.db")
+        await upgrade(db, schema)
+        config = alembic_config(schema.folder, schema.tables, None)
         async with db.engine.begin() as connection:
-            await connection.run_sync(_revise, config, service, folder, message)
+            await connection.run_sync(_revise, config, schema.name, schema.folder, message)
         await db.dispose()
 
 
@@ -255,11 +239,12 @@ def _has_branch(config: Config, branch: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.migrations")
     commands = parser.add_subparsers(dest="command", required=True)
-    revision = commands.add_parser("revision", help="write a revision from the models' changes")
-    revision.add_argument("service", help="a service name, or 'infrastructure'")
+    revision = commands.add_parser(
+        "revision", help="write a revision from the infrastructure tables' changes (a service's own: "
+        "`python -m <its package> revision -m ...`)")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args()
-    asyncio.run(new_revision(args.service, args.message))
+    asyncio.run(new_revision(INFRASTRUCTURE_SCHEMA, args.message))
 
 
 if __name__ == "__main__":

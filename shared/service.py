@@ -11,6 +11,7 @@ and `IdempotentDep` to run a use case as a retry-safe write) rather than the who
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import time
@@ -27,24 +28,21 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
 
 from shared.clock import Clock, HubCalendar, clock_from
 from shared.db import Database
 from shared.dead_letters import router as dead_letters_router
 from shared.errors import DomainError, error_body
-from shared.idempotency import FROM_HEADER, Answer, Key, StoredResponse, UseCase, run_use_case
-from shared.inbox import DeadLetter, EventConsumer, HandlerTable, ProcessedEvent
+from shared.idempotency import FROM_HEADER, Answer, Key, UseCase, run_use_case
+from shared.inbox import EventConsumer, HandlerTable
 from shared.kafka import contract_topics, dead_letter_topic, ensure_topics, make_broker
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, initialise_service_series
-from shared.migrations import upgrade
-from shared.outbox import Outbox, OutboxRecord, OutboxRelay
+from shared.migrations import new_revision, upgrade
+from shared.outbox import Outbox, OutboxRelay
 from shared.settings import Settings, settings_from_environment
-
-INFRASTRUCTURE_TABLES: tuple[type[SQLModel], ...] = (
-    OutboxRecord, ProcessedEvent, DeadLetter, StoredResponse,
-)
+from shared.tables import INFRASTRUCTURE_TABLES as INFRASTRUCTURE_TABLES  # where tests take it from
+from shared.tables import Schema
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +187,7 @@ IdempotentDep = Annotated[IdempotentWrite, Depends(IdempotentWrite)]
 def build_app(
     ctx: ServiceContext,
     *,
+    schema: Schema,
     routers: Sequence[APIRouter] = (),
     title: str | None = None,
     on_start: Callable[[ServiceContext], Awaitable[None]] | None = None,
@@ -196,13 +195,13 @@ def build_app(
     ready_checks: Mapping[str, ReadyCheck] | None = None,
 ) -> FastAPI:
     """The service's ASGI app: its routes, health, metrics, dead letters, and the broker, relay and
-    consumers. When the app starts, Alembic creates and alters the service's tables (the `MODELS`
-    of its models module) from its revisions. `ready_checks` are the service's own dependencies that
+    consumers. When the app starts, Alembic creates and alters the service's tables (`schema`: its
+    models and the folder of their revisions). `ready_checks` are the service's own dependencies that
     `/readyz` reports beside the database and the broker (the journey service's Temporal)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upgrade(ctx.db, ctx.name)
+        await upgrade(ctx.db, schema)
         await ctx.start()
         if on_start is not None:
             await on_start(ctx)
@@ -295,9 +294,41 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
-def serve(app_factory: Callable[[Settings], FastAPI], service: str) -> None:
-    """Run a service until interrupted: `python -m services.<service>`."""
-    settings = settings_from_environment()
+def run_service(app_factory: Callable[[Settings], FastAPI], service: str,
+                settings_class: type[Settings], schema: Schema, argv: Sequence[str] | None = None) -> None:
+    """The command line of a service (`python -m services.<service>`, the journey's `python -m
+    workflows`): without a command it serves; `migrate` brings its database to the newest revisions
+    of `schema` and exits (for a deployment that migrates before it starts the service); `revision
+    -m MESSAGE` writes the revision its models' changes need."""
+    parser = argparse.ArgumentParser(prog=f"the {service} service", description=run_service.__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve HTTP and consume events (the default)")
+    commands.add_parser("migrate", help="migrate the service's database to its newest revisions")
+    revision = commands.add_parser("revision", help="write a revision from the models' changes")
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "revision":
+        asyncio.run(new_revision(schema, args.message))
+    elif args.command == "migrate":
+        settings = settings_from_environment(settings_class)
+        configure_logging(service, settings.log_level)
+        asyncio.run(_migrate(Database.for_service(settings, service), schema))
+    else:
+        serve(app_factory, service, settings_class)
+
+
+async def _migrate(db: Database, schema: Schema) -> None:
+    try:
+        await upgrade(db, schema)
+    finally:
+        await db.dispose()
+
+
+def serve(app_factory: Callable[[Settings], FastAPI], service: str,
+          settings_class: type[Settings] = Settings) -> None:
+    """Run a service until interrupted: `python -m services.<service>`, with its own settings
+    (`settings_class`) read from the environment, each configuration problem on one line."""
+    settings = settings_from_environment(settings_class)
     configure_logging(service, settings.log_level)
     uvicorn.run(
         app_factory(settings),

@@ -1,18 +1,27 @@
 """Deployment settings, read from the environment with the `EDIH_` prefix (pydantic-settings).
 
-One `Settings` object describes one deployment of one hub. Every service takes it as an argument
-(never a module global), so tests build their own with other ports, databases and clocks.
-`hub_name` is the hub's name as the companies read it, on mail and on pages.
+One `Settings` object describes one deployment of one hub: only what is deployment-wide (Kafka,
+Temporal, databases, auth, the mail server's address, the calendar, where each service is found).
+Each service owns a subclass in its own `settings.py` with its section (`intake_*`, ...), and its
+own checks (`problems`); `Settings.of` makes a service's settings from the deployment's. Every
+service takes settings as an argument (never a module global), so tests build their own with other
+ports, databases and clocks. `hub_name` is the hub's name as the companies read it.
+
+Where a service is found: `EDIH_SERVICE_URLS` (a JSON object, service name -> base URL) over the
+default ports the services register (`register_service_ports`, done by `services/__init__.py`);
+`EDIH_<SERVICE>_URL` of a registered service still works, below `EDIH_SERVICE_URLS`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -20,19 +29,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 DEV_SECRET = "edih-local-development-secret-change-me"
-DEV_WEBHOOK_SECRET = "edih-local-webhook-secret-change-me"
 # RFC 7518 (3.2): an HMAC key at least as long as the hash output.
 HMAC_MINIMUM_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
-SERVICE_PORTS = {
-    "console": 8100,
-    "intake": 8101,
-    "training": 8102,
-    "financing": 8103,
-    "notifications": 8104,
-    "network": 8105,
-    "journey": 8106,
-}
+# Service name -> the port it listens on unless `EDIH_SERVICE_URLS` says otherwise; filled by the
+# services' own package (`register_service_ports`), so this library names none of them.
+SERVICE_PORTS: dict[str, int] = {}
+
+
+def register_service_ports(ports: Mapping[str, int]) -> None:
+    """Declare services and their default ports (http://127.0.0.1:<port> unless configured)."""
+    SERVICE_PORTS.update(ports)
 
 
 class Settings(BaseSettings):
@@ -94,44 +101,24 @@ class Settings(BaseSettings):
     # all services, each in its own schema (the service's name).
     database_url: str | None = None
 
-    # HTTP: where each service is found; a service listens on the port of its own URL.
+    # HTTP: where each service is found (name -> base URL, over the registered default ports), e.g.
+    # EDIH_SERVICE_URLS='{"intake": "https://intake.hub.example"}'; a service listens on the port of
+    # its own URL.
     bind_host: str = "127.0.0.1"
-    console_url: str = "http://127.0.0.1:8100"
-    intake_url: str = "http://127.0.0.1:8101"
-    notifications_url: str = "http://127.0.0.1:8104"
-    journey_url: str = "http://127.0.0.1:8106"
+    service_urls: dict[str, str] = Field(default_factory=dict)
 
     # Auth: JWT bearer tokens signed with the hub's key.
     jwt_secret: str = DEV_SECRET
     jwt_algorithm: str = "HS256"
     token_ttl_minutes: int = 60 * 12
 
-    # E-mail. Implicit TLS (`smtp_tls`, usually port 465) or STARTTLS (`smtp_starttls`, usually
-    # 587), never both. A login without either sends the password in the clear: refused outside
-    # development unless `smtp_allow_plain_auth` says the network to the server is trusted.
+    # E-mail: the hub's mail server (notifications sends to it; `edih up` runs a mail catcher on
+    # its port), the sender, and the Maildir of the embedded catcher (the console shows it).
+    # TLS and login to the server are notifications' settings.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
-    smtp_starttls: bool = False
-    smtp_tls: bool = False
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_allow_plain_auth: bool = False
-    # A PEM bundle of the CAs to trust for the mail server's certificate (the system's when unset).
-    smtp_ca_file: Path | None = None
     mail_from: str = "EDIH Noord-Nederland <noreply@edih-noord.nl>"
-
-    def _smtp_problems(self) -> list[str]:
-        """SMTP settings that fail at every send or leak the password."""
-        problems = []
-        if self.smtp_tls and self.smtp_starttls:
-            problems.append("EDIH_SMTP_TLS and EDIH_SMTP_STARTTLS exclude each other: set EDIH_SMTP_TLS "
-                            "for implicit TLS (port 465) or EDIH_SMTP_STARTTLS (port 587), not both")
-        plain = self.smtp_username and not (self.smtp_tls or self.smtp_starttls)
-        if plain and self.environment != "development" and not self.smtp_allow_plain_auth:
-            problems.append("EDIH_SMTP_USERNAME is set without EDIH_SMTP_TLS or EDIH_SMTP_STARTTLS: the "
-                            "password would cross the network in the clear; enable one of them, or set "
-                            "EDIH_SMTP_ALLOW_PLAIN_AUTH=true for a trusted network")
-        return problems
+    mail_catcher_dir: Path | None = None
 
     # Clock and calendar: a fixed moment for demos and tests, business hours that can be switched off.
     clock_fixed_at: datetime | None = None
@@ -146,12 +133,25 @@ class Settings(BaseSettings):
     relay_batch_size: int = 500
     broker_check_interval_seconds: float = 5.0
 
-    # Console sign-in: the first administrator, created on start when no staff account exists.
-    console_admin_email: str = "admin@edih.local"
-    console_admin_password: str = "admin"
-    mail_catcher_dir: Path | None = None
-
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _take_service_url_variables(cls, data: Any) -> Any:
+        """`EDIH_<SERVICE>_URL` (the variables from before `EDIH_SERVICE_URLS`) of each registered
+        service, below `EDIH_SERVICE_URLS` and values given."""
+        named = {name: url for name in SERVICE_PORTS
+                 if (url := os.environ.get(f"EDIH_{name.upper()}_URL"))}
+        if named and isinstance(data, dict):
+            data = {**data, "service_urls": {**named, **(data.get("service_urls") or {})}}
+        return data
+
+    @classmethod
+    def of(cls, settings: Settings, **overrides: Any) -> Self:
+        """This class of settings from `settings` (a service's from the deployment's): the values of
+        `settings`, then `overrides`, win over the environment, which fills the fields `settings`
+        lacks; checked again (so settings copied with changes, which skipped validation, are too)."""
+        return cls(**{**settings.model_dump(), **overrides})
 
     @model_validator(mode="after")
     def _refuse_inconsistent_values(self) -> Settings:
@@ -160,13 +160,17 @@ class Settings(BaseSettings):
 
     def check(self) -> None:
         """Refuse inconsistent or unsafe values, all at once, one line per problem (ValueError):
-        run when settings are made, and again by whoever takes settings copied with changes
-        (`model_copy` skips validators)."""
-        problems = [*self._production_problems(), *self._smtp_problems(), *self._kafka_problems(),
-                    *self._temporal_problems()]
+        run when settings are made, so also by `of`, which each service's `create_app` calls (settings
+        copied with `model_copy` skipped the validators)."""
+        problems = self.problems()
         if problems:
             # One line per problem: `describe_settings_error` prints them as they are.
             raise ValueError("\n".join(problems))
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, one line each. A service's subclass adds its own:
+        `return [*super().problems(), *mine]`."""
+        return [*self._production_problems(), *self._kafka_problems(), *self._temporal_problems()]
 
     def _production_problems(self) -> list[str]:
         if self.environment != "production":
@@ -179,13 +183,8 @@ class Settings(BaseSettings):
             if length < minimum:
                 problems.append(f"EDIH_JWT_SECRET has {length} bytes; {self.jwt_algorithm} needs at "
                                 f"least {minimum} in production (e.g. `openssl rand -hex 32`)")
-        if self.console_admin_password == "admin":
-            problems.append("EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production")
         if self.database_url is None:
             problems.append("EDIH_DATABASE_URL (PostgreSQL) is required in production")
-        if self.notification_webhooks and self.notification_webhook_secret == DEV_WEBHOOK_SECRET:
-            problems.append("EDIH_NOTIFICATION_WEBHOOK_SECRET must be set when webhooks are configured "
-                            "in production")
         return problems
 
     def _kafka_problems(self) -> list[str]:
@@ -222,12 +221,19 @@ class Settings(BaseSettings):
         return problems
 
     def url_of(self, service: str) -> str:
-        """The base URL of `service` (its `EDIH_<SERVICE>_URL`)."""
-        return str(getattr(self, f"{service}_url")).rstrip("/")
+        """The base URL of `service`: from `EDIH_SERVICE_URLS`, else on its registered port."""
+        url = self.service_urls.get(service)
+        if url is None:
+            if service not in SERVICE_PORTS:
+                raise KeyError(f"no URL for the service {service!r}: not in EDIH_SERVICE_URLS, and no "
+                               "default port registered (services/__init__.py)")
+            url = f"http://127.0.0.1:{SERVICE_PORTS[service]}"
+        return url.rstrip("/")
 
     def port_of(self, service: str) -> int:
         """The port `service` listens on: the one of its URL."""
-        return urlsplit(self.url_of(service)).port or SERVICE_PORTS[service]
+        url = urlsplit(self.url_of(service))
+        return url.port or SERVICE_PORTS.get(service) or (443 if url.scheme == "https" else 80)
 
     def topic(self, name: str) -> str:
         """A topic or consumer group name as this deployment spells it."""
@@ -245,67 +251,8 @@ class Settings(BaseSettings):
         """The Maildir the embedded mail catcher writes and the console reads."""
         return self.mail_catcher_dir or self.data_dir / "mail"
 
-    # Notifications (issue 5). Reminders a company gets per business day; the rest wait a day.
-    notification_max_reminders_per_day: int = Field(2, ge=1)
-    # Attempts at one delivery before it is marked failed (staff are alerted), and the backoff.
-    notification_max_attempts: int = Field(20, ge=1)
-    notification_retry_base_seconds: float = Field(1.0, gt=0)
-    notification_retry_cap_seconds: float = Field(600.0, gt=0)
-    # How long a sender holds a delivery it is attempting: longer than a recipient look-up, a
-    # render and an SMTP or webhook timeout together. After it another sender may take it again.
-    notification_claim_seconds: float = Field(120.0, gt=0)
-    # Webhooks for staff tools: message type -> receiver URLs, e.g.
-    # EDIH_NOTIFICATION_WEBHOOKS='{"staff-alert": ["https://chat.example/hook"]}'. Each request of
-    # that type is also POSTed, signed with the secret, to every URL listed.
-    notification_webhooks: dict[str, list[str]] = Field(default_factory=dict)
-    notification_webhook_secret: str = DEV_WEBHOOK_SECRET
-    # Staff accounts (console ids) e-mailed when a delivery fails for good; when empty, the
-    # console's staff of the company's region, else the hub's administrators.
-    notification_alert_staff_ids: list[str] = Field(default_factory=list)
-    # Unsubscribe links: how long they work, and the public base URL they point to
-    # (notifications_url when unset).
-    notification_unsubscribe_ttl_days: int = Field(180, ge=1)
-    notification_public_url: str | None = None
 
-    # Journey (issue 4). Every duration of the CompanyJourney is a setting, so a demo can compress
-    # months into minutes (ISO 8601 durations or seconds, e.g. EDIH_JOURNEY_FOLLOW_UP_AFTER=PT3M).
-    # An intake not scheduled this many business days (hub calendar) after admission alerts the
-    # advisor; `journey_intake_alert_after`, when set, replaces the business days by a plain duration.
-    journey_intake_alert_business_days: int = Field(5, ge=1)
-    journey_intake_alert_after: timedelta | None = None
-    # After the questionnaire invitation: reminders to the company, then escalation to the advisor.
-    journey_questionnaire_reminders: list[timedelta] = Field(
-        default_factory=lambda: [timedelta(days=7), timedelta(days=14)]
-    )
-    journey_questionnaire_escalation_after: timedelta = timedelta(days=21)
-    # Follow-up: the T1 invitation this long after the last service ended, reminders after the
-    # invitation, and the window after which the journey closes without follow-up.
-    journey_follow_up_after: timedelta = timedelta(days=183)
-    journey_follow_up_reminders: list[timedelta] = Field(
-        default_factory=lambda: [timedelta(days=7), timedelta(days=14)]
-    )
-    journey_follow_up_window: timedelta = timedelta(days=60)
-    # How long an ended journey still records late facts before its workflow completes.
-    journey_keep_after_end: timedelta = timedelta(days=90)
-    # The advisor (a console staff account id) of a region until intake names one, e.g.
-    # EDIH_JOURNEY_DEFAULT_ADVISORS='{"drenthe": "7", "groningen": "8", "friesland": "8"}'.
-    journey_default_advisors: dict[str, str] = Field(default_factory=dict)
-    # Continue-as-new when the history has this many events (Temporal also suggests it itself).
-    journey_history_threshold: int = Field(10_000, ge=10)
-    # Attempts at fetching a questionnaire link from intake before a message goes without it.
-    journey_link_attempts: int = Field(5, ge=1)
-
-    # Intake (issue 3). The cohort's quota pools: places per pool, and the regions each pool serves.
-    intake_pool_sizes: dict[str, int] = Field(
-        default_factory=lambda: {"drenthe": 80, "groningen-friesland": 80}
-    )
-    intake_pool_regions: dict[str, list[str]] = Field(
-        default_factory=lambda: {"drenthe": ["drenthe"], "groningen-friesland": ["groningen", "friesland"]}
-    )
-    # The questionnaire invitation link: how long it works, and the public base URL it points to
-    # (intake_url when unset).
-    intake_questionnaire_link_ttl_days: int = Field(42, ge=1)
-    intake_public_url: str | None = None
+S = TypeVar("S", bound=Settings)
 
 
 def hub_name(settings: Settings) -> str:
@@ -336,10 +283,11 @@ def describe_settings_error(error: ValidationError | SourceError) -> list[str]:
     return lines
 
 
-def settings_from_environment() -> Settings:
-    """The deployment's settings; on a configuration error, one line per problem and exit 2."""
+def settings_from_environment(kind: type[S] = Settings) -> S:  # type: ignore[assignment]
+    """The settings of `kind` (a service's class) from the environment; on a configuration error,
+    one line per problem and exit 2."""
     try:
-        return Settings()
+        return kind()
     except (ValidationError, SourceError) as error:
         for line in describe_settings_error(error):
             print(f"configuration error: {line}", file=sys.stderr)

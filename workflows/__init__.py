@@ -7,6 +7,8 @@ can give every test its own queue; the workflow id of a company is fixed here.
 
 from __future__ import annotations
 
+import services  # noqa: F401  (registers the services' default ports: the journey calls intake)
+
 WORKFLOW_ID_PREFIX = "journey-"
 
 

@@ -11,20 +11,25 @@ from fastapi import FastAPI
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
+from shared.tables import Schema
 from workflows.api import router
 from workflows.handlers import TOPICS, Bridge
+from workflows.settings import JourneySettings
 from workflows.worker import TemporalConnection, WorkerRunner
 
 SERVICE = "journey"
+# No tables of its own (the workflow state lives in Temporal): the infrastructure tables only.
+SCHEMA = Schema.of_package(SERVICE, (), __file__)
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+def create_app(deployment: Settings, clock: Clock | None = None) -> FastAPI:
+    settings = JourneySettings.of(deployment)
     ctx = ServiceContext.create(SERVICE, settings, clock)
     temporal = TemporalConnection(settings)
     ctx.consumer(TOPICS, Bridge(temporal, settings).handlers())
     runner = WorkerRunner(temporal)
     app = build_app(
-        ctx, routers=[router], title="EDIH journey",
+        ctx, schema=SCHEMA, routers=[router], title="EDIH journey",
         on_start=runner.start, on_stop=runner.stop,
         ready_checks={"temporal": temporal.reachable},
     )

@@ -24,10 +24,10 @@ from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JOURNEY_FACTS
 from shared.inbox import EffectFirst, Handler, HandlerTable, PermanentError
-from shared.settings import Settings
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
 from workflows.models import Fact, JourneyPolicy, JourneyStart
+from workflows.settings import JourneySettings
 from workflows.worker import TemporalConnection
 
 TOPICS = (
@@ -43,7 +43,7 @@ def fact_of(event: CloudEvent) -> Fact:
     return Fact(event_id=event.id, name=contract_for_type(event.type).name, data=event.data)
 
 
-def policy_from(settings: Settings) -> JourneyPolicy:
+def policy_from(settings: JourneySettings) -> JourneyPolicy:
     """The journey's durations and default advisors, as this deployment sets them: each field of the
     policy is the setting `journey_<field>`."""
     fields = JourneyPolicy.model_fields
@@ -53,7 +53,7 @@ def policy_from(settings: Settings) -> JourneyPolicy:
 class Bridge:
     """Hands facts from Kafka to the CompanyJourney workflows."""
 
-    def __init__(self, temporal: TemporalConnection, settings: Settings) -> None:
+    def __init__(self, temporal: TemporalConnection, settings: JourneySettings) -> None:
         self.temporal = temporal
         self.settings = settings
 

@@ -1,7 +1,9 @@
-"""Run the console: `python -m services.console` (port from EDIH_CONSOLE_URL, 8100 by default)."""
+"""Run the console: `python -m services.console` (port from its URL, 8100 by default);
+`... migrate` migrates its database, `... revision -m "what changed"` writes a revision."""
 
-from services.console.app import create_app
-from shared.service import serve
+from services.console.app import SCHEMA, SERVICE, create_app
+from services.console.settings import ConsoleSettings
+from shared.service import run_service
 
 if __name__ == "__main__":
-    serve(create_app, "console")
+    run_service(create_app, SERVICE, ConsoleSettings, SCHEMA)

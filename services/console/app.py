@@ -10,16 +10,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.console.api import make_templates, render, router
 from services.console.auth import SignInRequired, create_first_admin, redirect_to_login
 from services.console.handlers import EVENT_TOPICS, HANDLERS, count_journeys_by_stage
+from services.console.models import MODELS
+from services.console.settings import ConsoleSettings
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
+from shared.tables import Schema
+
+SERVICE = "console"
+SCHEMA = Schema.of_package(SERVICE, MODELS, __file__)  # its tables; revisions in migrations/
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    ctx = ServiceContext.create("console", settings, clock)
+    settings = ConsoleSettings.of(settings)
+    ctx = ServiceContext.create(SERVICE, settings, clock)
     ctx.consumer(EVENT_TOPICS, HANDLERS)
     app = build_app(
         ctx,
+        schema=SCHEMA,
         routers=[router],
         title="EDIH operations console",
         on_start=_on_start,

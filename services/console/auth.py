@@ -130,7 +130,7 @@ def sign_in(response: Response, settings: Settings, account: StaffAccount) -> No
         max_age=settings.token_ttl_minutes * 60,
         httponly=True,
         samesite="lax",
-        secure=settings.console_url.startswith("https://"),
+        secure=settings.url_of("console").startswith("https://"),
     )
 
 

@@ -1,6 +1,8 @@
-"""Run the intake service: `python -m services.intake` (settings from the EDIH_ environment)."""
+"""Run the intake service: `python -m services.intake` (settings from the EDIH_ environment);
+`... migrate` migrates its database, `... revision -m "what changed"` writes a revision."""
 
-from services.intake.app import SERVICE, create_app
-from shared.service import serve
+from services.intake.app import SCHEMA, SERVICE, create_app
+from services.intake.settings import IntakeSettings
+from shared.service import run_service
 
-serve(create_app, SERVICE)
+run_service(create_app, SERVICE, IntakeSettings, SCHEMA)

@@ -1,7 +1,9 @@
-"""Run the notifications service: `python -m services.notifications`."""
+"""Run the notifications service: `python -m services.notifications`; `... migrate` migrates its
+database, `... revision -m "what changed"` writes a revision."""
 
-from services.notifications.app import create_app
-from shared.service import serve
+from services.notifications.app import SCHEMA, SERVICE, create_app
+from services.notifications.settings import NotificationSettings
+from shared.service import run_service
 
 if __name__ == "__main__":
-    serve(create_app, "notifications")
+    run_service(create_app, SERVICE, NotificationSettings, SCHEMA)

@@ -7,18 +7,21 @@ from fastapi import FastAPI
 
 from services.notifications.api import public, router
 from services.notifications.handlers import make_handlers
+from services.notifications.models import MODELS
 from services.notifications.sender import Sender
+from services.notifications.settings import NotificationSettings
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
+from shared.tables import Schema
 
 SERVICE = "notifications"
+SCHEMA = Schema.of_package(SERVICE, MODELS, __file__)  # its tables; revisions in migrations/
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    # Again here: settings copied with changes (model_copy) skip their validators.
-    settings.check()
-    ctx = ServiceContext.create(SERVICE, settings, clock)
+    # Made again (and checked) even from NotificationSettings: copies with changes skip validation.
+    ctx = ServiceContext.create(SERVICE, NotificationSettings.of(settings), clock)
     sender = Sender(ctx)
     # Erasures come from every service that owns recipients: intake (contacts), training (participants).
     topics = ["edih.notifications.commands", "edih.intake.events", "edih.training.events"]
@@ -39,7 +42,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         await sender.stop()
 
     app = build_app(
-        ctx, routers=[router, public], title="EDIH notifications",
+        ctx, schema=SCHEMA, routers=[router, public], title="EDIH notifications",
         on_start=on_start, on_stop=on_stop,
     )
     app.state.sender = sender

@@ -1,21 +1,8 @@
-"""Run the training service: `python -m services.training` (settings from the EDIH_ environment).
+"""Run the training service: `python -m services.training` (settings from the EDIH_ environment);
+`... migrate` migrates its database, `... revision -m "what changed"` writes a revision."""
 
-Not `shared.service.serve`: that reads the shared settings, which do not know training's URL (its
-port) yet; this reads training's own section and otherwise does what `serve` does."""
+from services.training.app import SCHEMA, SERVICE, create_app
+from services.training.settings import TrainingSettings
+from shared.service import run_service
 
-import uvicorn
-
-from services.training.app import SERVICE, create_app
-from services.training.settings import training_settings
-from shared.logging import configure_logging
-from shared.settings import settings_from_environment
-
-settings = training_settings(settings_from_environment())
-configure_logging(SERVICE, settings.log_level)
-uvicorn.run(
-    create_app(settings),
-    host=settings.bind_host,
-    port=settings.port_of(SERVICE),
-    log_config=None,
-    access_log=False,
-)
+run_service(create_app, SERVICE, TrainingSettings, SCHEMA)

@@ -8,19 +8,22 @@ from fastapi import FastAPI
 from services.training.api import ROUTERS
 from services.training.context import Training
 from services.training.handlers import TOPICS, make_handlers
-from services.training.settings import training_settings
+from services.training.models import MODELS
+from services.training.settings import TrainingSettings
 from shared.clock import Clock
 from shared.service import ServiceContext, build_app
 from shared.settings import Settings
+from shared.tables import Schema
 
 SERVICE = "training"
+SCHEMA = Schema.of_package(SERVICE, MODELS, __file__)  # its tables; revisions in migrations/
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
-    own = training_settings(settings)
+    own = TrainingSettings.of(settings)
     ctx = ServiceContext.create(SERVICE, own, clock)
     training = Training(outbox=ctx.outbox, calendar=ctx.calendar, settings=own)
     ctx.consumer(TOPICS, make_handlers(ctx, training))
-    app = build_app(ctx, routers=ROUTERS, title="EDIH training")
+    app = build_app(ctx, schema=SCHEMA, routers=ROUTERS, title="EDIH training")
     app.state.training = training
     return app

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from services.training.models import Enrolment, RecipientPublic, TrainingCompany
 from shared.auth import Principal
 from shared.db import insert_ignoring_duplicates
+from shared import idempotency
 from shared.errors import Conflict, DomainError, NotFound
 
 
@@ -73,6 +74,8 @@ async def forget_participants(session: AsyncSession, hub_id: str, company_id: st
     company = await seen(session, hub_id, company_id, now)
     company.contacts_erased_at = now
     session.add(company)
+    # Answers kept for retried requests (Idempotency-Key) may hold the participants' data too.
+    await idempotency.forget(session, company_id)
     return erased
 
 

@@ -56,7 +56,7 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
         "nace_code": "C25.62",
         "contacts": [{"name": "Sanne de Vries", "role": "director", "email": "sanne@example.nl"}],
     }
-    with httpx.Client(base_url=settings.intake_url, timeout=10) as intake:
+    with httpx.Client(base_url=settings.url_of("intake"), timeout=10) as intake:
         first = intake.post("/companies", json=company, headers=headers)
         assert first.status_code == 201, first.text
         retried = intake.post("/companies", json=company, headers=headers)
@@ -71,9 +71,9 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
     for mail in arrived:
         assert mail["To"].endswith("<sanne@example.nl>") or mail["To"] == "sanne@example.nl"
     [invitation] = [m for m in arrived if "scan" in subjects([m])[0]]
-    assert f"{settings.intake_url}/questionnaire/" in text_of(invitation)
+    assert f"{settings.url_of('intake')}/questionnaire/" in text_of(invitation)
 
-    with httpx.Client(base_url=settings.notifications_url, timeout=10) as notifications:
+    with httpx.Client(base_url=settings.url_of("notifications"), timeout=10) as notifications:
         def sent() -> list[dict[str, str]]:
             listed = notifications.get("/deliveries", params={"company_id": company_id},
                                        headers={"Authorization": f"Bearer {token}"}).json()
@@ -91,7 +91,7 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
 
     assert asyncio.run(journey_status()) == "RUNNING"
 
-    with httpx.Client(base_url=settings.console_url, timeout=10, follow_redirects=True) as console:
+    with httpx.Client(base_url=settings.url_of("console"), timeout=10, follow_redirects=True) as console:
         console.post("/login", data={"email": settings.console_admin_email,
                                      "password": settings.console_admin_password})
         page = until(
@@ -104,7 +104,7 @@ def test_a_registration_produces_a_journey_and_exactly_one_welcome_email(stack: 
     # A stop and a start keep every accepted fact, and send nothing twice.
     stack.down()
     stack.up()
-    with httpx.Client(base_url=settings.intake_url, timeout=10) as intake:
+    with httpx.Client(base_url=settings.url_of("intake"), timeout=10) as intake:
         again = intake.get(f"/companies/{company_id}", headers={"Authorization": f"Bearer {token}"})
         assert again.status_code == 200
     assert asyncio.run(journey_status()) == "RUNNING"

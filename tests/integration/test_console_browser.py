@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from services.console.app import create_app
+from services.console.settings import ConsoleSettings
 from shared.contracts import build_event
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
@@ -80,8 +81,8 @@ async def test_staff_sign_in_and_read_a_company_and_the_caught_mail(
             page = await browser.new_page()
             await page.goto(f"{console_url}/companies/{company_id}")
             await expect(page).to_have_url(f"{console_url}/login?next=/companies/{company_id}")
-            await page.get_by_label("E-mail address").fill(settings.console_admin_email)
-            await page.get_by_label("Password").fill(settings.console_admin_password)
+            await page.get_by_label("E-mail address").fill(ConsoleSettings.of(settings).console_admin_email)
+            await page.get_by_label("Password").fill(ConsoleSettings.of(settings).console_admin_password)
             await page.get_by_role("button", name="Sign in").click()
             await expect(page).to_have_url(f"{console_url}/companies/{company_id}")
 

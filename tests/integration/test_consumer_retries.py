@@ -42,6 +42,7 @@ from tests.support.consumers import (
 from tests.support.waiting import eventually
 from workflows import workflow_id
 from workflows.handlers import TOPICS, Bridge
+from workflows.settings import JourneySettings
 from workflows.worker import TemporalConnection
 
 
@@ -151,8 +152,8 @@ async def test_the_journey_bridge_keeps_a_registration_until_temporal_is_up(
     producer, settings, tmp_path: Path
 ):
     port = free_port()
-    settings = settings.model_copy(update={**QUICK_CONSUMER, "temporal_address": f"127.0.0.1:{port}",
-                                           "temporal_task_queue": f"q-{uuid.uuid4().hex}"})
+    settings = JourneySettings.of(settings, **QUICK_CONSUMER, temporal_address=f"127.0.0.1:{port}",
+                                  temporal_task_queue=f"q-{uuid.uuid4().hex}")
     bridge = ServiceContext.create("journey", settings)
     temporal = TemporalConnection(settings)
     bridge.consumer(TOPICS, Bridge(temporal, settings).handlers())

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edih.cli import main as edih
+from services.console.app import SCHEMA as CONSOLE
 from shared.auth import Role, issue_token
 from shared.contracts import CloudEvent
 from shared.contracts.intake import CompanyRegistered
@@ -65,7 +66,7 @@ async def service(settings: Settings, handler: RegionNotServed) -> FastAPI:
     """A service built by build_app whose consumer runs the refusing handler (not started)."""
     ctx = consuming_service(settings, {CompanyRegistered: handler})
     await ctx.db.create_all([SeenCompany])  # the test handler's table; the app migrates the rest
-    return build_app(ctx)
+    return build_app(ctx, schema=CONSOLE)  # consuming_service is named console
 
 
 @asynccontextmanager

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from services.intake.records import Assessment
+from services.intake.settings import IntakeSettings
 from shared.idempotency import StoredResponse
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
@@ -179,7 +180,7 @@ async def test_two_first_t0s_at_once_store_one(intake: Intake, company: str):
 
 
 async def test_a_waitlisted_company_is_not_assessed_yet(settings: Settings):
-    full = settings.model_copy(update={"intake_pool_sizes": {"drenthe": 0, "groningen-friesland": 0}})
+    full = IntakeSettings.of(settings, intake_pool_sizes={"drenthe": 0, "groningen-friesland": 0})
     async with running_intake(full) as intake:
         company = (await intake.register(registration())).json()
         response = await intake.call("POST", f"/companies/{company['id']}/assessments", assessment())
@@ -193,9 +194,9 @@ async def test_the_company_fills_in_the_questionnaire_through_its_link_in_its_la
     link = await intake.call("POST", f"/companies/{company}/questionnaire-link", {"stage": "T0"})
     assert link.status_code == 201, link.text
     url = link.json()["url"]
-    assert url.startswith(f"{intake.settings.intake_url}/questionnaire/")
+    assert url.startswith(f"{intake.settings.url_of('intake')}/questionnaire/")
     assert link.json()["expires_at"] == "2026-04-13T09:30:00Z"  # 42 days after NOW
-    path = url.removeprefix(intake.settings.intake_url)
+    path = url.removeprefix(intake.settings.url_of("intake"))
 
     english = await intake.client.get(path)  # the primary contact, Anna, reads English
     dutch = await intake.client.get(path, params={"lang": "nl"})
@@ -251,6 +252,6 @@ async def test_a_service_gets_the_link_for_a_message_and_staff_cannot(intake: In
     link = await intake.call("GET", url, role="service")
     assert link.status_code == 200
     assert link.json()["stage"] == "T1"
-    opened = await intake.client.get(link.json()["url"].removeprefix(intake.settings.intake_url))
+    opened = await intake.client.get(link.json()["url"].removeprefix(intake.settings.url_of("intake")))
     assert opened.json()["stage"] == "T1"
     assert (await intake.call("GET", url, role="admin")).status_code == 403

@@ -18,6 +18,7 @@ from sqlmodel import col, func, select
 
 from services.intake import places
 from services.intake.models import Company
+from services.intake.settings import IntakeSettings
 from shared.settings import Settings
 from tests.integration.test_intake_api import Intake, registration, running_intake
 from tests.support.waiting import eventually
@@ -27,7 +28,7 @@ from tests.unit.test_intake_dma import answers
 @pytest.fixture
 async def intake(settings: Settings) -> AsyncIterator[Intake]:
     """Small pools: two places in Drenthe, one in Groningen-Friesland."""
-    small = settings.model_copy(update={"intake_pool_sizes": {"drenthe": 2, "groningen-friesland": 1}})
+    small = IntakeSettings.of(settings, intake_pool_sizes={"drenthe": 2, "groningen-friesland": 1})
     async with running_intake(small) as running:
         yield running
 
@@ -68,7 +69,7 @@ async def test_a_company_outside_manufacturing_is_registered_outside_the_cohort(
 
 
 async def test_concurrent_registrations_never_take_the_same_last_place(settings: Settings):
-    one_place = settings.model_copy(update={"intake_pool_sizes": {"drenthe": 1, "groningen-friesland": 1}})
+    one_place = IntakeSettings.of(settings, intake_pool_sizes={"drenthe": 1, "groningen-friesland": 1})
     async with running_intake(one_place) as intake:
         responses = await asyncio.gather(
             *(intake.register(registration(f"{n:08d}", legal_name=f"Racer {n}")) for n in range(1, 6))
@@ -198,7 +199,7 @@ async def test_concurrent_withdrawals_admit_each_waitlisted_company_once(intake:
 
 
 def sized(settings: Settings, places: int) -> Settings:
-    return settings.model_copy(update={"intake_pool_sizes": {"drenthe": places, "groningen-friesland": 1}})
+    return IntakeSettings.of(settings, intake_pool_sizes={"drenthe": places, "groningen-friesland": 1})
 
 
 async def test_when_a_pool_grows_the_waiting_companies_come_before_a_new_one(settings: Settings):

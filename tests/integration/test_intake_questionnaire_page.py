@@ -59,7 +59,7 @@ async def link(intake: Intake, company: str, stage: str = "T0") -> str:
     """The path of the company's invitation link, as staff create it."""
     response = await intake.call("POST", f"/companies/{company}/questionnaire-link", {"stage": stage})
     assert response.status_code == 201, response.text
-    return str(response.json()["url"]).removeprefix(intake.settings.intake_url)
+    return str(response.json()["url"]).removeprefix(intake.settings.url_of("intake"))
 
 
 async def open_page(intake: Intake, path: str, **params: str) -> tuple[httpx.Response, Page]:

@@ -30,6 +30,7 @@ from shared.settings import Settings
 from tests.support.waiting import eventually
 from workflows import workflow_id
 from workflows.app import create_app
+from workflows.settings import JourneySettings
 from workflows.worker import TemporalConnection
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -78,11 +79,11 @@ def journey_overrides() -> dict[str, object]:
 async def journey(
     settings: Settings, temporal_address: str, journey_overrides: dict[str, object]
 ) -> AsyncIterator[Journey]:
-    settings = settings.model_copy(
+    settings = JourneySettings.of(
         # No intake runs here: a questionnaire invitation goes without its link at the first failure.
-        update={"temporal_address": temporal_address, "temporal_task_queue": f"q-{uuid.uuid4().hex}",
-                "journey_link_attempts": 1, "intake_url": f"http://127.0.0.1:{free_port()}",
-                **journey_overrides}
+        settings, temporal_address=temporal_address, temporal_task_queue=f"q-{uuid.uuid4().hex}",
+        journey_link_attempts=1, service_urls={"intake": f"http://127.0.0.1:{free_port()}"},
+        **journey_overrides,
     )
     app = create_app(settings)
     token = issue_token(settings, "advisor@edih.local", "advisor")

@@ -66,7 +66,7 @@ class JourneyProcess:
             "EDIH_DATA_DIR": str(s.data_dir),
             "EDIH_TEMPORAL_ADDRESS": s.temporal_address,
             "EDIH_TEMPORAL_TASK_QUEUE": s.temporal_task_queue,
-            "EDIH_JOURNEY_URL": s.journey_url,
+            "EDIH_SERVICE_URLS": json.dumps(s.service_urls),
             "EDIH_RELAY_INTERVAL_SECONDS": str(s.relay_interval_seconds),
             "EDIH_BUSINESS_HOURS_ENABLED": "false",
             # Months compressed into seconds, as a demo would.
@@ -78,7 +78,6 @@ class JourneyProcess:
             "EDIH_JOURNEY_DEFAULT_ADVISORS": json.dumps({"friesland": "5"}),
             # No intake runs here: messages go without the questionnaire link at the first failure.
             "EDIH_JOURNEY_LINK_ATTEMPTS": "1",
-            "EDIH_INTAKE_URL": f"http://127.0.0.1:{free_port()}",
             "EDIH_LOG_LEVEL": "WARNING",
         }
         if s.database_url:
@@ -104,7 +103,8 @@ class JourneyProcess:
     async def ready(self) -> bool:
         try:
             async with httpx.AsyncClient() as http:
-                return (await http.get(f"{self.settings.journey_url}/readyz", timeout=2)).status_code == 200
+                answer = await http.get(f"{self.settings.url_of('journey')}/readyz", timeout=2)
+                return answer.status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -114,7 +114,9 @@ def journey_settings(settings: Settings, temporal_address: str) -> Settings:
     return settings.model_copy(update={
         "temporal_address": temporal_address,
         "temporal_task_queue": f"q-{uuid.uuid4().hex}",
-        "journey_url": f"http://127.0.0.1:{free_port()}",
+        # No intake runs here: messages go without the questionnaire link at the first failure.
+        "service_urls": {"journey": f"http://127.0.0.1:{free_port()}",
+                         "intake": f"http://127.0.0.1:{free_port()}"},
     })
 
 

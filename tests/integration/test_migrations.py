@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import pytest
 
+from services.console.app import SCHEMA as CONSOLE
+from services.intake.app import SCHEMA as INTAKE
+from services.notifications.app import SCHEMA as NOTIFICATIONS
+from services.training.app import SCHEMA as TRAINING
 from shared.db import Database
-from shared.migrations import INFRASTRUCTURE, pending_changes, upgrade
+from shared.migrations import pending_changes, upgrade
 from shared.settings import Settings
+from shared.tables import INFRASTRUCTURE_SCHEMA, Schema
+from workflows.app import SCHEMA as JOURNEY
 
-SERVICES = [INFRASTRUCTURE, "console", "intake", "notifications"]
+SCHEMAS = [INFRASTRUCTURE_SCHEMA, CONSOLE, INTAKE, NOTIFICATIONS, TRAINING, JOURNEY]
 
 
-@pytest.mark.parametrize("service", SERVICES)
-async def test_the_migrations_build_exactly_the_models_schema(service: str, settings: Settings):
-    db = Database.for_service(settings, service)
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda schema: schema.name)
+async def test_the_migrations_build_exactly_the_models_schema(schema: Schema, settings: Settings):
+    db = Database.for_service(settings, schema.name)
     try:
-        changes = await pending_changes(db, service)
+        changes = await pending_changes(db, schema)
         assert changes == [], (
-            f"{service}'s models differ from its migrations: "
-            f"python -m shared.migrations revision {service} -m '...'\n{changes}"
+            f"{schema.name}'s models differ from its migrations: "
+            f"make migration SERVICE={schema.name} MESSAGE='...'\n{changes}"
         )
-        await upgrade(db, service)  # a second start finds nothing to do
+        await upgrade(db, schema)  # a second start finds nothing to do
     finally:
         await db.dispose()

@@ -15,19 +15,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
+from services.intake.app import SCHEMA as INTAKE
 from services.intake.app import create_app
 from services.intake.models import MODELS as INTAKE_MODELS
 from shared.db import Database
-from shared.migrations import (
-    INFRASTRUCTURE,
-    UnknownSchema,
-    alembic_config,
-    pending_changes,
-    service_layout,
-    upgrade,
-)
+from shared.migrations import UnknownSchema, alembic_config, pending_changes, upgrade
 from shared.outbox import OutboxRecord
 from shared.settings import Settings
+from shared.tables import INFRASTRUCTURE_SCHEMA, Schema
+from workflows.app import SCHEMA as JOURNEY
 
 REPO = Path(__file__).resolve().parents[2]
 # The first infrastructure revision; 63e3aa758f8a, after it, adds idempotent_responses.subject.
@@ -58,15 +54,14 @@ async def stamped(db: Database) -> set[str]:
         return set((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars())
 
 
-def newest(service: str) -> set[str]:
-    folder, tables = service_layout(service)
-    return set(ScriptDirectory.from_config(alembic_config(folder, tables, None)).get_heads())
+def newest(schema: Schema) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(schema.folder, schema.tables, None)).get_heads())
 
 
 async def made_without_migrations(db: Database) -> None:
     """What `make up` of an earlier version left: the tables of the first infrastructure revision
     and intake's, made by create_all, with no alembic_version table, and a row in the outbox."""
-    await upgrade(db, INFRASTRUCTURE, FIRST_INFRASTRUCTURE)
+    await upgrade(db, INFRASTRUCTURE_SCHEMA, FIRST_INFRASTRUCTURE)
     await db.create_all(INTAKE_MODELS)
     async with db.engine.begin() as connection:
         await connection.execute(text("DROP TABLE alembic_version"))
@@ -78,13 +73,13 @@ async def made_without_migrations(db: Database) -> None:
 async def test_a_database_at_an_older_revision_gets_the_new_columns_when_the_service_starts(
     intake_db, settings
 ):
-    await upgrade(intake_db, INFRASTRUCTURE, FIRST_INFRASTRUCTURE)
+    await upgrade(intake_db, INFRASTRUCTURE_SCHEMA, FIRST_INFRASTRUCTURE)
     assert "subject" not in await columns(intake_db, "idempotent_responses")
     await start_and_stop(settings)
     assert "subject" in await columns(intake_db, "idempotent_responses")
     assert {"resolved_at", "resolved_by"} <= await columns(intake_db, "dead_letters")
-    assert await stamped(intake_db) == newest("intake")
-    assert await pending_changes(intake_db, "intake") == []
+    assert await stamped(intake_db) == newest(INTAKE)
+    assert await pending_changes(intake_db, INTAKE) == []
 
 
 async def test_a_database_made_without_migrations_is_stamped_and_upgraded_with_its_rows(
@@ -93,8 +88,8 @@ async def test_a_database_made_without_migrations_is_stamped_and_upgraded_with_i
     await made_without_migrations(intake_db)
     await start_and_stop(settings)
     assert "subject" in await columns(intake_db, "idempotent_responses")
-    assert await stamped(intake_db) == newest("intake")
-    assert await pending_changes(intake_db, "intake") == []
+    assert await stamped(intake_db) == newest(INTAKE)
+    assert await pending_changes(intake_db, INTAKE) == []
     async with intake_db.reading() as session:
         assert (await session.execute(select(OutboxRecord.event_id))).scalars().all() == ["kept"]
 
@@ -115,9 +110,9 @@ async def test_two_processes_of_a_service_starting_at_once_migrate_its_database_
     # Two engines are two processes as the database sees them: separate connections and sessions.
     databases = [Database.for_service(settings, "intake") for _ in range(2)]
     try:
-        await asyncio.gather(*(upgrade(db, "intake") for db in databases))
-        assert await stamped(databases[0]) == newest("intake")
-        assert await pending_changes(databases[1], "intake") == []
+        await asyncio.gather(*(upgrade(db, INTAKE) for db in databases))
+        assert await stamped(databases[0]) == newest(INTAKE)
+        assert await pending_changes(databases[1], INTAKE) == []
     finally:
         for db in databases:
             await db.dispose()
@@ -126,9 +121,9 @@ async def test_two_processes_of_a_service_starting_at_once_migrate_its_database_
 async def test_the_journey_database_has_the_infrastructure_tables_only(settings):
     db = Database.for_service(settings, "journey")
     try:
-        await upgrade(db, "journey")
-        assert await stamped(db) == newest(INFRASTRUCTURE)
-        assert await pending_changes(db, "journey") == []
+        await upgrade(db, JOURNEY)
+        assert await stamped(db) == newest(INFRASTRUCTURE_SCHEMA)
+        assert await pending_changes(db, JOURNEY) == []
     finally:
         await db.dispose()
     # Migrating at start writes nothing into the code: the journey has no migrations folder.

@@ -217,7 +217,7 @@ async def test_a_contact_who_unsubscribes_gets_no_more_reminders_but_still_what_
     link = reminder["List-Unsubscribe"].strip("<>")
     assert link in reminder.get_body(("plain",)).get_content()
     assert link.replace("&", "&amp;") in reminder.get_body(("html",)).get_content()
-    path = link.removeprefix(notifications.settings.notifications_url)
+    path = link.removeprefix(notifications.settings.url_of("notifications"))
 
     page = await notifications.http.get(path)  # no account, no bearer token
     assert page.status_code == 200 and "Unsubscribe" in page.text and "<form" in page.text

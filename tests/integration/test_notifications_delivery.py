@@ -25,6 +25,7 @@ from sqlmodel import col, func, select
 
 from edih.infra import free_port
 from services.notifications.app import create_app
+from services.notifications.settings import NotificationSettings
 from shared.auth import Principal, issue_token, require
 from shared.clock import Clock, SystemClock
 from shared.contracts import CloudEvent, build_event
@@ -226,13 +227,13 @@ async def running(settings: Settings, mail: MailServer, intake: Intake) -> Async
 @asynccontextmanager
 async def run_notifications(
     settings: Settings, mail: MailServer, intake: Intake, poll_seconds: float | None = None,
-    clock: Clock | None = None, **overrides: Any,
+    clock: Clock | None = None, console_url: str | None = None, **overrides: Any,
 ) -> AsyncIterator[Notifications]:
     """The notifications app with its lifespan, wired to this test's mail server and intake (which
-    also stands in for the console's advisors); `overrides` are further settings."""
-    service_settings = settings.model_copy(
-        update={"smtp_port": mail.port, "intake_url": intake.url, "console_url": intake.url, **overrides}
-    )
+    also stands in for the console's advisors unless a console's URL is given); `overrides` are
+    further settings."""
+    urls = {"intake": intake.url, "console": console_url or intake.url}
+    service_settings = NotificationSettings.of(settings, smtp_port=mail.port, service_urls=urls, **overrides)
     app = create_app(service_settings, clock)
     if poll_seconds is not None:
         app.state.sender.poll_seconds = poll_seconds

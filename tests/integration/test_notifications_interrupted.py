@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from services.notifications.models import Delivery
+from services.notifications.settings import NotificationSettings
 from shared.db import Database
 from shared.settings import Settings
 from tests.integration import test_notifications_delivery as support
@@ -76,10 +77,10 @@ async def test_a_sender_killed_after_the_server_accepted_sends_the_same_message_
     await mail.start()
     await intake.start()
     company_id, email = new_company(intake)
-    service_settings = settings.model_copy(update={
-        "smtp_port": mail.port, "intake_url": intake.url, "console_url": intake.url,
-        "notification_claim_seconds": 1.0,
-    })
+    service_settings = NotificationSettings.of(
+        settings, smtp_port=mail.port, service_urls={"intake": intake.url, "console": intake.url},
+        notification_claim_seconds=1.0,
+    )
     log = (tmp_path / "notifications.log").open("wb")
     process = notifications_process(service_settings, log)
     db = Database.for_service(service_settings, "notifications")

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import JSON, Integer, String, column, table
 from sqlmodel import col, select
 
+from services.notifications.app import SCHEMA as NOTIFICATIONS
 from services.notifications.models import OptOut
 from shared.db import Database, UTCDateTime
 from shared.migrations import upgrade
@@ -80,7 +81,7 @@ async def skipped(service: Notifications, company_id: str, number: int) -> dict[
 
 
 def path_of(service: Notifications, url: str) -> str:
-    return url.removeprefix(service.settings.notifications_url)
+    return url.removeprefix(service.settings.url_of("notifications"))
 
 
 async def unsubscribe(service: Notifications, message: EmailMessage) -> httpx.Response:
@@ -318,7 +319,7 @@ async def test_opt_outs_recorded_before_they_knew_their_person_still_apply_to_th
     kept, erased = new_company(intake)[0], new_company(intake)[0]
     db = Database.for_service(settings, "notifications")
     try:
-        await upgrade(db, "notifications", BEFORE_PERSONS)
+        await upgrade(db, NOTIFICATIONS, BEFORE_PERSONS)
         async with db.engine.begin() as connection:
             await connection.execute(DELIVERIES.insert(), [old_delivery(kept, "drenthe")])
             await connection.execute(OPT_OUTS.insert(), [old_opt_out(kept), old_opt_out(erased)])

@@ -210,7 +210,7 @@ async def test_a_reminder_requested_as_transactional_is_capped_and_refused_after
 
         # The contact unsubscribes with the link the first one carried.
         link = first["List-Unsubscribe"].strip("<>")
-        done = await service.http.post(link.removeprefix(service.settings.notifications_url))
+        done = await service.http.post(link.removeprefix(service.settings.url_of("notifications")))
         assert done.status_code == 200
 
         clock.moment = local(2026, 3, 4, 8, 30)

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edih.infra import free_port
+from services.console.app import SCHEMA as CONSOLE
 from services.console.app import create_app as create_console
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.intake import CompanyRegistered
@@ -109,7 +110,7 @@ async def serving(app: FastAPI, name: str, settings: Settings) -> AsyncIterator[
 def probe_app(settings: Settings, name: str) -> FastAPI:
     ctx = ServiceContext.create(name, settings)
     ctx.consumer(["edih.intake.events"], {CompanyRegistered: apply_registration})
-    return build_app(ctx, routers=[failing])
+    return build_app(ctx, schema=CONSOLE, routers=[failing])
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ async def test_a_service_check_that_fails_or_raises_makes_the_service_not_ready(
         raise ConnectionError("no route to the dependency")
 
     checks = {"answers": answers, "unreachable": unreachable, "broken": broken}
-    app = build_app(ServiceContext.create(PROBED, settings), ready_checks=checks)
+    app = build_app(ServiceContext.create(PROBED, settings), schema=CONSOLE, ready_checks=checks)
     async with serving(app, PROBED, settings) as probe:
         response = await probe.http.get("/readyz")
         assert (response.status_code, response.json()["checks"]) == (503, {

@@ -18,8 +18,8 @@ import pytest
 
 from edih.infra import free_port, port_open
 from edih.runfile import Run, RunFile
+from edih.settings import PlatformSettings
 from edih.stack import Stack
-from shared.settings import Settings
 from tests.support.waiting import until
 
 # A program that listens on its port; on SIGTERM it takes `delay` seconds to stop.
@@ -43,9 +43,9 @@ NEVER_LISTENING = "import time; time.sleep(600)"
 SUPERVISOR = """
 import json, sys
 from pathlib import Path
+from edih.settings import PlatformSettings
 from edih.stack import Component, Stack
-from shared.settings import Settings
-stack = Stack(Settings(data_dir=Path(sys.argv[1])))
+stack = Stack(PlatformSettings(data_dir=Path(sys.argv[1])))
 stack.components = [Component(name, command, port) for name, command, port in json.loads(sys.argv[2])]
 sys.exit(stack.up())
 """
@@ -109,7 +109,7 @@ def supervise(tmp_path: Path) -> Iterator[Callable[..., Supervisor]]:
         if supervisor.process.poll() is None:
             supervisor.process.kill()
             supervisor.process.wait()
-        Stack(Settings(data_dir=supervisor.data_dir)).down()
+        Stack(PlatformSettings(data_dir=supervisor.data_dir)).down()
 
 
 def test_ctrl_c_during_start_up_stops_at_once(supervise: Callable[..., Supervisor]):
@@ -154,7 +154,7 @@ def test_edih_down_waits_for_a_slow_stop_and_says_what_it_waits_for(
     up = supervise(slow)
     until(lambda: "The EDIH platform is running" in up.said())
 
-    assert Stack(Settings(data_dir=up.data_dir)).down() == 0
+    assert Stack(PlatformSettings(data_dir=up.data_dir)).down() == 0
     said = capsys.readouterr().out.splitlines()
     assert said[0].startswith("Stopping the platform (edih up, pid ")
     assert any(line.startswith("  still stopping: slow (") for line in said)

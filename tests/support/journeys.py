@@ -45,6 +45,7 @@ from workflows.activities import JourneyActivities
 from workflows.handlers import Bridge
 from workflows.journey import CompanyJourney
 from workflows.models import JourneyView
+from workflows.settings import JourneySettings
 from workflows.worker import DATA_CONVERTER, TemporalConnection, build_worker, ensure_search_attributes
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -154,17 +155,18 @@ class Journeys:
         return [e.data["to_stage"] for e in await self.outbox("edih.journey.events", company_id)]
 
 
-def journey_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(
+def journey_settings(tmp_path: Path, **overrides: Any) -> JourneySettings:
+    return JourneySettings(
         data_dir=tmp_path / "data", temporal_task_queue=f"q-{uuid.uuid4().hex}",
         journey_default_advisors={"groningen": "5"}, **overrides,
     )
 
 
 @asynccontextmanager
-async def running_journeys(settings: Settings) -> AsyncIterator[Journeys]:
+async def running_journeys(deployment: Settings) -> AsyncIterator[Journeys]:
     """A time-skipping server with a journey worker on it, its activities writing to a SQLite
     outbox and asking a fake intake for questionnaire links."""
+    settings = JourneySettings.of(deployment)
     ctx = ServiceContext.create("journey", settings)
     await ctx.db.create_all(INFRASTRUCTURE_TABLES)
     env = await WorkflowEnvironment.start_time_skipping(

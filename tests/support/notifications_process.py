@@ -8,6 +8,7 @@ import asyncio
 import sys
 
 from services.notifications.app import create_app
+from services.notifications.settings import NotificationSettings
 from shared.settings import Settings
 
 
@@ -18,4 +19,4 @@ async def main(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Settings.model_validate_json(sys.argv[1])))
+    asyncio.run(main(NotificationSettings.model_validate_json(sys.argv[1])))

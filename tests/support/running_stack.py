@@ -6,6 +6,7 @@ instead of stalling the suite.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from edih.infra import free_port
 from edih.runfile import Run, RunFile
-from shared.settings import Settings
+from edih.settings import PlatformSettings
 
 COMPONENT_PORTS = ("kafka", "temporal", "ui", "smtp", "console", "intake", "notifications", "journey")
 
@@ -35,12 +36,14 @@ class RunningStack:
             "EDIH_TEMPORAL_UI_PORT": str(self.ports["ui"]),
             "EDIH_SMTP_PORT": str(self.ports["smtp"]),
             "EDIH_KAFKA_SESSION_TIMEOUT_MS": "1000",
-            **{f"EDIH_{name.upper()}_URL": f"http://127.0.0.1:{self.ports[name]}"
-               for name in ("console", "intake", "notifications", "journey")},
         }
+        urls = {name: f"http://127.0.0.1:{self.ports[name]}"
+                for name in ("console", "intake", "notifications", "journey")}
+        self.env["EDIH_SERVICE_URLS"] = json.dumps(urls)
         self.env.pop("EDIH_DATABASE_URL", None)
-        self.settings = Settings(**{k[5:].lower(): v for k, v in self.env.items()
-                                    if k.startswith("EDIH_") and not k.startswith("EDIH_TEST")})
+        self.settings = PlatformSettings(service_urls=urls, **{
+            k[5:].lower(): v for k, v in self.env.items()
+            if k.startswith("EDIH_") and not k.startswith(("EDIH_TEST", "EDIH_SERVICE_URLS"))})
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()

@@ -1,7 +1,8 @@
 """What the `edih` command shows a user: the README's "What you see after `make up`" is exactly what
 `edih up` prints with the default settings (start-up, welcome, stop), and `edih token --role admin`
 prints the token alone on its last line of stdout, so `$(edih token | tail -n 1)` works; `edih journeys
-list` says in one line when Temporal cannot be reached."""
+list` says in one line when Temporal cannot be reached; a command piped into a reader that went away
+(`edih ... | head`) ends quietly."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from edih.settings import PlatformSettings
 from edih.stack import Stack, start_line
 from shared.auth import decode_token
 from shared.settings import DEV_SECRET, Settings
@@ -32,7 +34,7 @@ def default_stack(monkeypatch: pytest.MonkeyPatch) -> Stack:
     for name in [n for n in os.environ if n.startswith("EDIH_")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(ROOT)
-    return Stack(Settings())
+    return Stack(PlatformSettings())
 
 
 def test_the_readme_shows_what_edih_up_prints(default_stack: Stack):
@@ -68,3 +70,21 @@ def test_edih_journeys_list_says_when_temporal_cannot_be_reached(tmp_path: Path)
     assert result.returncode == 1
     assert result.stderr.startswith(f"cannot reach Temporal at {address}")
     assert "Traceback" not in result.stderr
+
+
+# 141: as a shell reports a process that SIGPIPE ended; argparse ignores a failed write of its help.
+@pytest.mark.parametrize(("arguments", "code"), [(["token"], 141), (["journeys", "--help"], 0)])
+def test_edih_piped_into_a_reader_that_went_away_ends_quietly(tmp_path: Path, arguments: list[str],
+                                                               code: int):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDIH_")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` once it has its lines: every write meets a closed pipe
+    try:
+        result = subprocess.run([sys.executable, "-m", "edih.cli", *arguments],
+                                env={**env, "EDIH_DATA_DIR": str(tmp_path)}, stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "BrokenPipeError" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.returncode == code

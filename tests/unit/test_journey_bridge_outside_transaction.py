@@ -21,8 +21,8 @@ from shared.contracts import build_event
 from shared.contracts.notifications import NotificationSent
 from shared.inbox import DeadLetter, EventConsumer, ProcessedEvent
 from shared.service import INFRASTRUCTURE_TABLES, ServiceContext
-from shared.settings import Settings
 from workflows.handlers import TOPICS, Bridge
+from workflows.settings import JourneySettings
 
 TOPIC = "edih.notifications.events"
 
@@ -52,7 +52,7 @@ class BlockedTemporal:
 
 @pytest.fixture
 async def bridge(tmp_path: Path) -> AsyncIterator[tuple[ServiceContext, EventConsumer, BlockedTemporal]]:
-    settings = Settings(data_dir=tmp_path)
+    settings = JourneySettings(data_dir=tmp_path)
     context = ServiceContext.create("journey", settings)
     temporal = BlockedTemporal()
     consumer = context.consumer(TOPICS, Bridge(temporal, settings).handlers())  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import pytest
 
 from services.notifications import unsubscribe
 from services.notifications.domain import address_digest
+from services.notifications.settings import NotificationSettings
 from shared.auth import decode_token, issue_token
 from shared.contracts.notifications import RecipientRef
 from shared.settings import Settings
@@ -30,7 +31,7 @@ def token_of(link: str) -> str:
 
 
 def test_a_link_names_the_recipient_by_reference_the_person_by_digest_and_the_region():
-    settings = Settings(notification_public_url="https://mail.edih.example/")
+    settings = NotificationSettings(notification_public_url="https://mail.edih.example/")
     link = unsubscribe.link(settings, token(settings))
     assert link.startswith("https://mail.edih.example/unsubscribe?token=")
     request = unsubscribe.read(settings, token_of(link))
@@ -41,7 +42,7 @@ def test_a_link_names_the_recipient_by_reference_the_person_by_digest_and_the_re
 
 
 def test_a_link_sent_before_links_named_the_person_reads_without_one():
-    settings = Settings()
+    settings = NotificationSettings()
     # The claims of the links the service sent before they carried a digest and a region.
     old = jwt.encode({"purpose": "unsubscribe", "hub": settings.hub_id, "svc": "intake",
                       "kind": "primary-contact", "rid": "company-1", "cid": "company-1", "lang": "nl",
@@ -53,7 +54,7 @@ def test_a_link_sent_before_links_named_the_person_reads_without_one():
 
 
 def test_a_resubscribe_link_carries_the_person_and_serves_for_nothing_else():
-    settings = Settings(notification_public_url="https://mail.edih.example")
+    settings = NotificationSettings(notification_public_url="https://mail.edih.example")
     request = unsubscribe.read(settings, token(settings))
     link = unsubscribe.resubscribe_link(settings, unsubscribe.resubscribe_token(
         settings, request, person="role", now=NOW))
@@ -68,7 +69,7 @@ def test_a_resubscribe_link_carries_the_person_and_serves_for_nothing_else():
 
 
 def test_an_expired_link_is_refused():
-    settings = Settings(notification_unsubscribe_ttl_days=30)
+    settings = NotificationSettings(notification_unsubscribe_ttl_days=30)
     with pytest.raises(jwt.ExpiredSignatureError):
         unsubscribe.read(settings, token(settings, NOW - timedelta(days=31)))
     unsubscribe.read(settings, token(settings, NOW - timedelta(days=29)))
@@ -76,13 +77,14 @@ def test_an_expired_link_is_refused():
 
 def test_a_link_signed_with_another_key_or_for_another_hub_is_refused():
     with pytest.raises(jwt.InvalidSignatureError):
-        unsubscribe.read(Settings(), token(Settings(jwt_secret="another-key-of-enough-length-0123456789")))
+        other_key = NotificationSettings(jwt_secret="another-key-of-enough-length-0123456789")
+        unsubscribe.read(NotificationSettings(), token(other_key))
     with pytest.raises(jwt.InvalidTokenError):
-        unsubscribe.read(Settings(), token(Settings(hub_id="nl-zuid")))
+        unsubscribe.read(NotificationSettings(), token(NotificationSettings(hub_id="nl-zuid")))
 
 
 def test_a_staff_token_is_no_unsubscribe_link_and_an_unsubscribe_link_opens_no_api():
-    settings = Settings()
+    settings = NotificationSettings()
     with pytest.raises(jwt.InvalidTokenError):
         unsubscribe.read(settings, issue_token(settings, "staff@edih.local", "admin"))
     with pytest.raises(jwt.InvalidTokenError):

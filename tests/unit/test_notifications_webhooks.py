@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.notifications.settings import NotificationSettings
 from services.notifications.webhooks import (
     PermanentWebhookError,
     display,
@@ -17,7 +18,6 @@ from services.notifications.webhooks import (
     signed_headers,
     webhook_ref,
 )
-from shared.settings import Settings
 
 SECRET = "edih-webhook-test-secret"
 TIMESTAMP = 1767261600
@@ -61,7 +61,7 @@ def test_the_log_shows_where_a_webhook_went_without_its_secret_path():
 
 def test_a_receiver_is_found_by_its_digest_and_a_removed_one_is_permanent():
     url = "http://127.0.0.1:9/hook"
-    settings = Settings(notification_webhooks={"staff-alert": [url]})
+    settings = NotificationSettings(notification_webhooks={"staff-alert": [url]})
     assert find_receiver(settings, "staff-alert", webhook_ref(url)) == url
     with pytest.raises(PermanentWebhookError):
         find_receiver(settings, "staff-escalation", webhook_ref(url))
@@ -72,6 +72,7 @@ def test_production_refuses_webhooks_signed_with_the_development_secret():
                   "database_url": "postgresql://db/edih"}
     hooks = {"staff-alert": ["https://chat.example/hook"]}
     with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
-        Settings(**production, notification_webhooks=hooks)
-    Settings(**production, notification_webhooks=hooks, notification_webhook_secret="s" * 40).check()
-    Settings(**production).check()  # no webhooks, no secret needed
+        NotificationSettings(**production, notification_webhooks=hooks)
+    NotificationSettings(**production, notification_webhooks=hooks,
+                         notification_webhook_secret="s" * 40).check()
+    NotificationSettings(**production).check()  # no webhooks, no secret needed

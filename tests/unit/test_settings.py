@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from edih.settings import PlatformSettings
+from services.console.settings import ConsoleSettings
+from services.intake.settings import IntakeSettings
 from shared.settings import Settings, describe_settings_error
+from workflows.handlers import policy_from
+from workflows.models import JourneyPolicy
+from workflows.settings import JourneySettings
 
 STRONG_SECRET = "k" * 32
 PRODUCTION = {"environment": "production", "database_url": "postgresql://db/edih",
@@ -47,12 +53,55 @@ def test_development_keeps_its_short_keys():
 
 
 def test_production_lists_every_placeholder_at_once():
-    assert problems(environment="production", notification_webhooks={"staff-alert": ["https://x"]}) == [
+    # The deployment's checks first, then each service's own (its section's subclass adds them).
+    with pytest.raises(ValidationError) as raised:
+        PlatformSettings(environment="production", notification_webhooks={"staff-alert": ["https://x"]})
+    assert describe_settings_error(raised.value) == [
         "EDIH_JWT_SECRET must be set to the hub's own key in production",
-        "EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production",
         "EDIH_DATABASE_URL (PostgreSQL) is required in production",
+        "EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production",
         "EDIH_NOTIFICATION_WEBHOOK_SECRET must be set when webhooks are configured in production",
     ]
+
+
+def test_a_service_checks_its_own_section_only():
+    # Intake takes the console's placeholder password: only the console refuses it.
+    intake = IntakeSettings(**{**PRODUCTION, "console_admin_password": "admin"})  # type: ignore[arg-type]
+    assert intake.environment == "production" and not hasattr(intake, "console_admin_password")
+    with pytest.raises(ValidationError, match="EDIH_CONSOLE_ADMIN_PASSWORD must be changed"):
+        ConsoleSettings(**{**PRODUCTION, "console_admin_password": "admin"})  # type: ignore[arg-type]
+
+
+def test_a_service_makes_its_settings_from_the_deployments_with_values_given_winning():
+    deployment = Settings(hub_id="nl-zuid", topic_prefix="t_")
+    intake = IntakeSettings.of(deployment, intake_pool_sizes={"drenthe": 3})
+    assert (intake.hub_id, intake.topic_prefix, intake.intake_pool_sizes) == ("nl-zuid", "t_", {"drenthe": 3})
+    assert intake.intake_questionnaire_link_ttl_days == 42  # the rest from the environment (defaults)
+    with pytest.raises(ValidationError, match="intake_questionnaire_link_ttl_days"):
+        IntakeSettings.of(deployment, intake_questionnaire_link_ttl_days=0)
+
+
+def test_the_journey_durations_are_the_policys_defaults():
+    policy = policy_from(JourneySettings())
+    assert policy == JourneyPolicy()
+    assert set(JourneyPolicy.model_fields) == {
+        name.removeprefix("journey_") for name in JourneySettings.model_fields if name.startswith("journey_")}
+
+
+def test_a_service_is_found_by_the_url_table_over_its_registered_port(monkeypatch):
+    assert Settings().url_of("intake") == "http://127.0.0.1:8101"
+    assert Settings().port_of("journey") == 8106
+    configured = Settings(service_urls={"intake": "https://intake.hub.example/"})
+    # Behind a proxy (no port in its URL) a service listens on its registered port.
+    assert (configured.url_of("intake"), configured.port_of("intake")) == ("https://intake.hub.example", 8101)
+    # The variable of one service from before the table still works, below the table.
+    monkeypatch.setenv("EDIH_CONSOLE_URL", "http://console.hub.example:9000")
+    assert Settings().url_of("console") == "http://console.hub.example:9000"
+    assert Settings().port_of("console") == 9000
+    monkeypatch.setenv("EDIH_SERVICE_URLS", '{"console": "http://other:1"}')
+    assert Settings().url_of("console") == "http://other:1"
+    with pytest.raises(KeyError, match="no URL for the service 'nowhere'"):
+        Settings().url_of("nowhere")
 
 
 def test_sasl_needs_a_username_and_a_password():
@@ -120,6 +169,7 @@ WEAK_PRODUCTION = {"EDIH_ENVIRONMENT": "production", "EDIH_JWT_SECRET": "x",
 
 
 @pytest.mark.parametrize("command", [("-m", "services.intake"), ("-m", "workflows"),
+                                     ("-m", "services.console"),
                                      ("-m", "edih.cli", "token", "--role", "admin")])
 def test_a_service_or_edih_with_bad_settings_says_what_is_wrong_and_exits(command: tuple[str, ...],
                                                                            tmp_path: Path):
@@ -127,13 +177,17 @@ def test_a_service_or_edih_with_bad_settings_says_what_is_wrong_and_exits(comman
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+    # Each reads its own settings: the console's placeholder password is the console's problem
+    # (and `edih`'s, which runs every service).
+    console = ["configuration error: EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production"
+               ] if command[1] in ("services.console", "edih.cli") else []
     assert result.stderr.splitlines() == [
         "configuration error: EDIH_JWT_SECRET has 1 bytes; HS256 needs at least 32 in production "
         "(e.g. `openssl rand -hex 32`)",
-        "configuration error: EDIH_CONSOLE_ADMIN_PASSWORD must be changed in production",
         "configuration error: EDIH_DATABASE_URL (PostgreSQL) is required in production",
         "configuration error: EDIH_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs EDIH_KAFKA_SASL_USERNAME "
         "and EDIH_KAFKA_SASL_PASSWORD",
+        *console,
     ]
 
 

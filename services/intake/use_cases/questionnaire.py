@@ -46,7 +46,7 @@ class Invitee:
 
 def link_for(settings: Settings, clock: Clock, company_id: str, stage: AssessmentStage) -> Link:
     token, expires = links.issue_link_token(settings, clock, company_id, stage)
-    base = (settings.intake_public_url or settings.intake_url).rstrip("/")
+    base = (settings.intake_public_url or settings.url_of("intake")).rstrip("/")
     return Link(url=f"{base}/questionnaire/{token}", token=token, stage=stage, expires_at=expires)
 
 

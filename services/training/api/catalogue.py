@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.training import catalogue
 from services.training.api.common import StaffReader, StaffWriter, TrainingDep
@@ -20,7 +20,7 @@ from services.training.models import (
     SessionPublic,
     SessionUpdate,
 )
-from shared.service import ClockDep, HubDep, SessionDep
+from shared.service import ClockDep, HubDep, IdempotentDep, SessionDep
 
 router = APIRouter(tags=["catalogue"])
 
@@ -38,11 +38,11 @@ async def list_courses(
     return await catalogue.list_courses(session, hub_id, status=status, dimension=dimension)
 
 
-@router.post("/courses", status_code=status.HTTP_201_CREATED)
+@router.post("/courses", status_code=status.HTTP_201_CREATED, response_model=CoursePublic)
 async def create_course(
-    body: CourseCreate, session: SessionDep, hub_id: HubDep, clock: ClockDep, _: StaffWriter
-) -> CoursePublic:
-    return await catalogue.create_course(body, session, hub_id, clock)
+    body: CourseCreate, write: IdempotentDep, hub_id: HubDep, clock: ClockDep, _: StaffWriter
+) -> CoursePublic | Response:
+    return await write(lambda session: catalogue.create_course(body, session, hub_id, clock))
 
 
 @router.get("/courses/{course_id}")
@@ -50,27 +50,33 @@ async def get_course(course_id: str, session: SessionDep, hub_id: HubDep, _: Sta
     return CoursePublic.model_validate(await catalogue.course_or_404(session, hub_id, course_id))
 
 
-@router.patch("/courses/{course_id}")
+@router.patch("/courses/{course_id}", response_model=CoursePublic)
 async def update_course(
-    course_id: str, body: CourseUpdate, session: SessionDep, hub_id: HubDep, clock: ClockDep, _: StaffWriter
-) -> CoursePublic:
+    course_id: str, body: CourseUpdate, write: IdempotentDep, hub_id: HubDep, clock: ClockDep, _: StaffWriter
+) -> CoursePublic | Response:
     """Change a course; `{"status": "retired"}` retires it (no new sessions or recommendations)."""
-    return await catalogue.update_course(body, session, hub_id, clock, course_id=course_id)
+    return await write(
+        lambda session: catalogue.update_course(body, session, hub_id, clock, course_id=course_id)
+    )
 
 
-@router.post("/courses/{course_id}/sessions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/courses/{course_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionPublic
+)
 async def create_session(
     course_id: str,
     body: SessionCreate,
-    session: SessionDep,
+    write: IdempotentDep,
     hub_id: HubDep,
     clock: ClockDep,
     training: TrainingDep,
     _: StaffWriter,
-) -> SessionPublic:
+) -> SessionPublic | Response:
     """Plan a session of an active course; start and end in the hub's local time (Europe/Amsterdam)
     unless they carry an offset."""
-    return await catalogue.create_session(body, session, hub_id, clock, training, course_id=course_id)
+    return await write(
+        lambda session: catalogue.create_session(body, session, hub_id, clock, training, course_id=course_id)
+    )
 
 
 @router.get("/sessions")
@@ -97,16 +103,20 @@ async def get_session(
     return await catalogue.get_session(session, hub_id, training, session_id)
 
 
-@router.patch("/sessions/{session_id}")
+@router.patch("/sessions/{session_id}", response_model=SessionPublic)
 async def update_session(
     session_id: str,
     body: SessionUpdate,
-    session: SessionDep,
+    write: IdempotentDep,
     hub_id: HubDep,
     clock: ClockDep,
     training: TrainingDep,
     _: StaffWriter,
-) -> SessionPublic:
+) -> SessionPublic | Response:
     """Change the capacity (409 below the participants confirmed; new seats go to the waitlist in
     order), location or link."""
-    return await catalogue.update_session(body, session, hub_id, clock, training, session_id=session_id)
+    return await write(
+        lambda session: catalogue.update_session(
+            body, session, hub_id, clock, training, session_id=session_id
+        )
+    )

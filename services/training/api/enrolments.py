@@ -9,24 +9,31 @@ from fastapi import APIRouter, Response, status
 from services.training import certificates, enrolments
 from services.training.api.common import StaffReader, StaffWriter, TrainingDep
 from services.training.models import AttendanceList, EnrolmentCancel, EnrolmentCreate, EnrolmentPublic
-from shared.service import ClockDep, HubDep, SessionDep
+from shared.service import ClockDep, HubDep, IdempotentDep, SessionDep
 
 router = APIRouter(tags=["enrolments"])
 
 
-@router.post("/sessions/{session_id}/enrolments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions/{session_id}/enrolments", status_code=status.HTTP_201_CREATED, response_model=EnrolmentPublic
+)
 async def enrol(
     session_id: str,
     body: EnrolmentCreate,
-    session: SessionDep,
+    write: IdempotentDep,
     hub_id: HubDep,
     clock: ClockDep,
     training: TrainingDep,
     staff: StaffWriter,
-) -> EnrolmentPublic:
+) -> EnrolmentPublic | Response:
     """Enrol a participant: `confirmed` while seats are left, else `waitlisted` with the place in
     line. 409 after the cut-off, for a company that left, or for someone enrolled already."""
-    return await enrolments.enrol(body, session, hub_id, clock, training, session_id=session_id, staff=staff)
+    return await write(
+        lambda session: enrolments.enrol(
+            body, session, hub_id, clock, training, session_id=session_id, staff=staff
+        ),
+        subject=lambda answer: answer.company_id,
+    )
 
 
 @router.get("/sessions/{session_id}/enrolments")
@@ -45,35 +52,40 @@ async def get_enrolment(
     )
 
 
-@router.post("/enrolments/{enrolment_id}/cancellation")
+@router.post("/enrolments/{enrolment_id}/cancellation", response_model=EnrolmentPublic)
 async def cancel_enrolment(
     enrolment_id: str,
     body: EnrolmentCancel,
-    session: SessionDep,
+    write: IdempotentDep,
     hub_id: HubDep,
     clock: ClockDep,
     training: TrainingDep,
     staff: StaffWriter,
-) -> EnrolmentPublic:
+) -> EnrolmentPublic | Response:
     """Cancel until the cut-off; a seat it held goes to the first waitlisted participant."""
-    return await enrolments.cancel(
-        body, session, hub_id, clock, training, enrolment_id=enrolment_id, staff=staff
+    return await write(
+        lambda session: enrolments.cancel(
+            body, session, hub_id, clock, training, enrolment_id=enrolment_id, staff=staff
+        ),
+        subject=lambda answer: answer.company_id,
     )
 
 
-@router.post("/sessions/{session_id}/attendance")
+@router.post("/sessions/{session_id}/attendance", response_model=list[EnrolmentPublic])
 async def record_attendance(
     session_id: str,
     body: AttendanceList,
-    session: SessionDep,
+    write: IdempotentDep,
     hub_id: HubDep,
     clock: ClockDep,
     training: TrainingDep,
     staff: StaffWriter,
-) -> list[EnrolmentPublic]:
+) -> list[EnrolmentPublic] | Response:
     """Attended or absent, per confirmed participant, once the session has ended."""
-    return await enrolments.record_attendance(
-        body, session, hub_id, clock, training, session_id=session_id, staff=staff
+    return await write(
+        lambda session: enrolments.record_attendance(
+            body, session, hub_id, clock, training, session_id=session_id, staff=staff
+        )
     )
 
 

@@ -4,46 +4,52 @@ for its weakest DMA dimensions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.training import companies, needs, recommendations
 from services.training.api.common import StaffReader, StaffWriter, TrainingDep
 from services.training.models import NeedComplete, NeedCourse, NeedPublic, RecommendationPublic
-from shared.service import ClockDep, HubDep, SessionDep
+from shared.service import ClockDep, HubDep, IdempotentDep, SessionDep
 
 router = APIRouter(tags=["needs"])
 
 
-@router.post("/needs/{plan_item_id}/course")
+@router.post("/needs/{plan_item_id}/course", response_model=NeedPublic)
 async def link_course(
     plan_item_id: str,
     body: NeedCourse,
-    session: SessionDep,
+    write: IdempotentDep,
     hub_id: HubDep,
     clock: ClockDep,
     training: TrainingDep,
     staff: StaffWriter,
-) -> NeedPublic:
+) -> NeedPublic | Response:
     """Link the need to the course that will deliver it; it completes when the last session of that
     course the company took part in has ended with at least one of its participants attending."""
-    return await needs.link_course(
-        body, session, hub_id, clock, training, plan_item_id=plan_item_id, staff=staff
+    return await write(
+        lambda session: needs.link_course(
+            body, session, hub_id, clock, training, plan_item_id=plan_item_id, staff=staff
+        ),
+        subject=lambda answer: answer.company_id,
     )
 
 
-@router.post("/needs/{plan_item_id}/completion")
+@router.post("/needs/{plan_item_id}/completion", response_model=NeedPublic)
 async def mark_complete(
     plan_item_id: str,
     body: NeedComplete,
-    session: SessionDep,
+    write: IdempotentDep,
     hub_id: HubDep,
     clock: ClockDep,
     training: TrainingDep,
     staff: StaffWriter,
-) -> NeedPublic:
+) -> NeedPublic | Response:
     """Staff mark the need complete (`service-completed`, worth the attendees so far)."""
-    return await needs.mark_complete(
-        body, session, hub_id, clock, training, plan_item_id=plan_item_id, staff=staff
+    return await write(
+        lambda session: needs.mark_complete(
+            body, session, hub_id, clock, training, plan_item_id=plan_item_id, staff=staff
+        ),
+        subject=lambda answer: answer.company_id,
     )
 
 
