@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from services.training.models import Enrolment, RecipientPublic, TrainingCompany
+from shared import idempotency
 from shared.auth import Principal
 from shared.db import insert_ignoring_duplicates
-from shared import idempotency
 from shared.errors import Conflict, DomainError, NotFound
 
 

@@ -255,7 +255,7 @@ class TrainingCompany(SQLModel, table=True):
     """A company training has heard of: its region once `company-registered` arrived (advisors see
     their regions' companies), the stage it left the programme at, its T0 scores."""
 
-    __tablename__ = "companies"
+    __tablename__ = "training_companies"
 
     id: str = Field(primary_key=True, max_length=36)
     hub_id: str

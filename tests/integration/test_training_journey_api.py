@@ -181,3 +181,18 @@ async def test_an_erasure_forgets_the_participants_and_tells_notifications(train
     # The seat stays counted, anonymously.
     kept = await training.ok("GET", f"/enrolments/{enrolment['id']}")
     assert kept["status"] == "confirmed" and "Deelnemer" not in str(kept)
+
+
+async def test_a_retried_enrolment_with_the_same_key_enrols_once(training: Training):
+    _, session_id = await course_with_session(training)
+    company = await training.register()
+    headers = {**training.auth("admin"), "Idempotency-Key": f"enrol-{company}"}
+    first = await training.client.post(f"/sessions/{session_id}/enrolments", json=participant(company),
+                                       headers=headers)
+    again = await training.client.post(f"/sessions/{session_id}/enrolments", json=participant(company),
+                                       headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    listed = await training.ok("GET", f"/sessions/{session_id}/enrolments")
+    assert [e["id"] for e in listed] == [first.json()["id"]]
+    assert len(await training.events("enrolment-confirmed")) == 1
