@@ -75,7 +75,10 @@ async def plan_request(
     if overruled := domain.overruled(data.message_type, data.urgency):
         log.warning("notification %s: a %s requested as %r would go %s; its message type decides",
                     data.notification_id, data.message_type, data.urgency, ", ".join(overruled))
-    send_at = await send_time_for(session, ctx, policy, data.company_id, now)
+    # A request may name the moment it is for (a reminder the day before a session); the policy
+    # (business hours, the daily cap) applies from then.
+    due = max(now, data.not_before) if data.not_before is not None else now
+    send_at = await send_time_for(session, ctx, policy, data.company_id, due)
     common = {
         "notification_id": data.notification_id,
         "hub_id": data.hub_id,

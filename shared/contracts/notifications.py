@@ -48,6 +48,10 @@ class NotificationRequested(EventData):
     region: str | None = Field(
         None, description="The company's region, e.g. drenthe: advisors see the messages of their regions."
     )
+    not_before: datetime | None = Field(
+        None, description="Send no earlier than this moment (UTC); the message's policy still applies "
+                          "from then (business hours, daily cap). Absent: as soon as the policy allows.",
+    )
 
 
 class NotificationScheduled(EventData):
