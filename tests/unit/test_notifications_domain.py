@@ -77,7 +77,8 @@ def test_every_message_type_and_urgency_has_a_policy():
     ("follow-up-invitation", "business-hours", True, False),
     ("questionnaire-reminder", "business-hours", False, True),
     ("follow-up-reminder", "business-hours", False, True),
-    ("training-session-reminder", "business-hours", False, True),
+    # One per participant, so not in the company's daily cap (docs/notifications.md).
+    ("training-session-reminder", "business-hours", False, False),
     ("financing-deadline", "business-hours", False, False),
 ])
 def test_the_message_type_decides_even_when_the_request_says_transactional(
