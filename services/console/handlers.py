@@ -18,7 +18,7 @@ from shared.contracts import CONTRACTS, CloudEvent
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
-from shared.contracts.notifications import NotificationSent
+from shared.contracts.notifications import NotificationSent, NotificationSentV2
 from shared.contracts.services import ServiceCancelled, ServiceCompleted
 from shared.contracts.training import (
     AttendanceRecorded,
@@ -126,6 +126,8 @@ SERVICE_FACTS: tuple[type[EventData], ...] = (
 HANDLERS: HandlerTable = {
     CompanyRegistered: on_company_registered,
     JourneyStageChanged: on_journey_stage_changed,
+    # v1 for the message types of v1, v2 for the newer ones (e.g. training-enrolment-promoted).
     NotificationSent: on_notification_sent,
+    NotificationSentV2: on_notification_sent,
     **dict.fromkeys(SERVICE_FACTS, on_service_fact),
 }

@@ -91,6 +91,8 @@ MESSAGE_POLICIES: dict[str, MessagePolicy] = {
     "questionnaire-reminder": REMINDER,
     "follow-up-reminder": REMINDER,
     "training-session-reminder": PARTICIPANT_REMINDER,
+    # A participant now has a seat they waited for (a v2 message type): a confirmation, at once.
+    "training-enrolment-promoted": CONFIRMATION,
     "financing-deadline": INFORMATION,
     "staff-alert": STAFF,
     "staff-escalation": STAFF,

@@ -1,12 +1,15 @@
 """What training asks notifications to send a participant: the session reminder, one hub business
 day before the session's day at the start of business hours (`not_before`; notifications keeps to
-it and to the message's policy). The recipient is the enrolment, by reference: notifications asks
+it and to the message's policy), and, at once, the news that a waitlisted participant now has a
+seat (`training-enrolment-promoted`, a message type only v2 of `notification-requested` names; the
+reminder stays v1). The recipient is the enrolment, by reference: notifications asks
 `GET /internal/recipients/participant/{id}` at send time, which answers 410 once the enrolment is
 cancelled or erased, so a reminder to someone no longer enrolled is dropped there."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +17,7 @@ from services.training import domain
 from services.training.context import Training
 from services.training.models import Course, CourseSession, Enrolment, TrainingCompany
 from shared.contracts import derived_event_id
-from shared.contracts.notifications import NotificationRequested, RecipientRef
+from shared.contracts.notifications import NotificationRequested, NotificationRequestedV2, RecipientRef
 
 RECIPIENT_KIND = "participant"
 
@@ -44,19 +47,45 @@ async def request_reminder(
     )
     if not_before is None:
         return
+    await _request(session, enrolment, row, training, NotificationRequested,
+                   message_type="training-session-reminder", urgency="information", not_before=not_before)
+
+
+async def request_promotion_message(
+    session: AsyncSession, enrolment: Enrolment, row: CourseSession, training: Training
+) -> None:
+    """Tell a participant promoted from the waitlist that they now have a seat (a v2 request)."""
+    await _request(session, enrolment, row, training, NotificationRequestedV2,
+                   message_type="training-enrolment-promoted", urgency="transactional")
+
+
+async def _request(
+    session: AsyncSession,
+    enrolment: Enrolment,
+    row: CourseSession,
+    training: Training,
+    model: type[NotificationRequested],
+    *,
+    message_type: str,
+    urgency: Literal["transactional", "information"],
+    not_before: datetime | None = None,
+) -> None:
+    """Ask for one message of `message_type` about the session to the enrolment's participant; the
+    model is the contract's version (the id is derived from the type and the enrolment, so a
+    repeat asks nothing new)."""
     course = await session.get(Course, row.course_id)
     company = await session.get(TrainingCompany, enrolment.company_id)
     assert course is not None
-    notification_id = derived_event_id("training-session-reminder", enrolment.id)
+    notification_id = derived_event_id(message_type, enrolment.id)
     await training.outbox.add(
         session,
         "notification-requested",
-        NotificationRequested(
+        model(
             hub_id=enrolment.hub_id,
             company_id=enrolment.company_id,
             notification_id=notification_id,
-            message_type="training-session-reminder",
-            urgency="information",
+            message_type=message_type,
+            urgency=urgency,
             recipient=recipient(enrolment),
             context=message_context(course, row),
             region=company.region if company else None,

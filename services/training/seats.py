@@ -41,8 +41,8 @@ async def promote(
     session: AsyncSession, hub_id: str, clock: Clock, training: Training, row: CourseSession
 ) -> list[Enrolment]:
     """Give every free seat of the session (locked by the caller) to the first waitlisted
-    participants, in the order they enrolled, until it started: `enrolment-promoted` and the
-    reminder for each."""
+    participants, in the order they enrolled, until it started: `enrolment-promoted`, the message
+    telling the participant and the reminder for each."""
     now = clock.now()
     if now >= row.starts_at:
         return []
@@ -69,6 +69,7 @@ async def promote(
             ),
             event_id=derived_event_id("enrolment-promoted", enrolment.id),
         )
+        await reminders.request_promotion_message(session, enrolment, row, training)
         await reminders.request_reminder(session, enrolment, row, training, now)
         promoted.append(enrolment)
     await session.flush()

@@ -23,6 +23,7 @@ from shared.contracts import CloudEvent, build_event
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
+from shared.contracts.notifications import NotificationSent, NotificationSentV2
 from shared.contracts.services import ServiceCompleted
 from shared.contracts.training import AttendanceRecorded, EnrolmentWaitlisted
 from shared.kafka import make_broker
@@ -153,6 +154,27 @@ async def test_training_facts_show_in_the_company_timeline(client, publisher, se
         message="the training facts in the timeline")
     assert timeline_items(page) == ["service-completed", "attendance-recorded", "enrolment-waitlisted",
                                     "company-registered"]
+
+
+async def test_sent_messages_of_v1_and_v2_show_in_the_company_timeline(client, publisher, settings):
+    company_id = str(uuid.uuid4())
+    await publish(publisher, settings, "company-registered", registration(company_id), "intake",
+                  REGISTERED_AT)
+    sent = {"hub_id": "nl-noord", "company_id": company_id, "channel": "email"}
+    welcome = NotificationSent(**sent, notification_id="n1", message_type="welcome",
+                               sent_at=REGISTERED_AT + timedelta(minutes=1))
+    promoted = NotificationSentV2(**sent, notification_id="n2", message_type="training-enrolment-promoted",
+                                  sent_at=REGISTERED_AT + timedelta(days=2))
+    await publish(publisher, settings, "notification-sent", welcome, "notifications", welcome.sent_at)
+    event = await publish(publisher, settings, "notification-sent", promoted, "notifications",
+                          promoted.sent_at)
+    assert event.type.endswith(".notification-sent.v2")
+    await sign_in(client, settings)
+
+    page = await eventually(lambda: company_page_showing(
+        client, company_id, "Welcome e-mail sent", "Training enrolment promoted e-mail sent"),
+        message="both sent messages in the timeline")
+    assert timeline_items(page) == ["notification-sent", "notification-sent", "company-registered"]
 
 
 async def test_a_duplicate_event_adds_no_second_timeline_entry(client, publisher, settings):

@@ -270,8 +270,11 @@ async def erase_contacts(service: Notifications, company_id: str, owner: str = "
     return erased
 
 
-async def published(settings: Settings, name: str, notification_id: str) -> list[CloudEvent]:
-    """The `name` events about `notification_id` on the notifications events topic (at least one)."""
+async def published(
+    settings: Settings, name: str, notification_id: str, version: int = 1
+) -> list[CloudEvent]:
+    """The `name` events (of `version`) about `notification_id` on the notifications events topic
+    (at least one)."""
     # Partitions assigned by hand: no consumer group to join, so reading starts at once.
     topic = settings.topic("edih.notifications.events")
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
@@ -284,7 +287,7 @@ async def published(settings: Settings, name: str, notification_id: str) -> list
         async def seen() -> list[CloudEvent]:
             for records in (await reader.getmany(timeout_ms=300)).values():
                 events = [CloudEvent.from_bytes(r.value or b"") for r in records]
-                found.extend(e for e in events if e.type.endswith(f".{name}.v1")
+                found.extend(e for e in events if e.type.endswith(f".{name}.v{version}")
                              and e.data["notification_id"] == notification_id)
             return found
 

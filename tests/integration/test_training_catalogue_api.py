@@ -150,6 +150,13 @@ async def test_a_full_session_waitlists_in_order_and_promotes_when_a_seat_frees(
     [(_, promoted)] = await training.events("enrolment-promoted")
     assert promoted["enrolment_id"] == enrolled[2]["id"]
     assert "participant_name" not in promoted and "email" not in promoted  # ids only
+    # The promoted participant is told at once (a message type only v2 of the request can name).
+    told = [d for _, d in await training.events("notification-requested")
+            if d["message_type"] == "training-enrolment-promoted"]
+    assert [(d["recipient"], d["urgency"], d["not_before"]) for d in told] == [
+        ({"service": "training", "kind": "participant", "id": enrolled[2]["id"]}, "transactional", None)
+    ]
+    assert told[0]["context"]["course_title"] and told[0]["context"]["starts_at"]
 
     # More seats go to the waitlist too; fewer than those confirmed is refused.
     grown = await training.ok("PATCH", f"/sessions/{session_id}", {"capacity": 3})
