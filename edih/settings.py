@@ -7,8 +7,11 @@ from __future__ import annotations
 from services.console.settings import ConsoleSettings
 from services.intake.settings import IntakeSettings
 from services.notifications.settings import NotificationSettings
+from services.training.settings import TrainingSettings
 from workflows.settings import JourneySettings
 
 
-class PlatformSettings(IntakeSettings, NotificationSettings, ConsoleSettings, JourneySettings):
+class PlatformSettings(
+    IntakeSettings, TrainingSettings, NotificationSettings, ConsoleSettings, JourneySettings
+):
     """The deployment's settings and each service's section; the checks of all of them."""

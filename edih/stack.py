@@ -37,7 +37,7 @@ from edih.runfile import RecordedProcess, Run, RunFile
 from edih.settings import PlatformSettings
 
 # The services of the platform in start order, with their module and the setting of their URL.
-SERVICES = ("intake", "notifications", "journey", "console")
+SERVICES = ("intake", "training", "notifications", "journey", "console")
 MODULES = {"journey": "workflows"}
 # How long a child gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 15.0
@@ -228,6 +228,7 @@ class Stack:
             f"The EDIH platform is running (hub {s.hub_id}). Ctrl-C or `edih down` stops it.",
             f"  Console        {s.url_of('console')}   (sign in as {s.console_admin_email})",
             f"  Intake API     {s.url_of('intake')}/docs",
+            f"  Training API   {s.url_of('training')}/docs",
             f"  Notifications  {s.url_of('notifications')}/docs",
             f"  Journey        {s.url_of('journey')}/docs",
             f"  Temporal UI    http://127.0.0.1:{s.temporal_ui_port}",

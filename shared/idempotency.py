@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import delete
@@ -34,7 +35,7 @@ from shared.errors import Invalid
 
 HEADER = "Idempotency-Key"
 
-Answer = TypeVar("Answer", bound=BaseModel)
+Answer = TypeVar("Answer", bound=BaseModel | list[Any])
 Value = TypeVar("Value")
 # A use case bound to its command: the transaction's session in, the answer (a model) out.
 UseCase = Callable[[AsyncSession], Awaitable[Answer]]
@@ -90,7 +91,8 @@ async def run_use_case(
 ) -> Answer | JSONResponse:
     """Run `use_case` in one transaction, answering a repeated `Idempotency-Key` from the store.
 
-    `use_case` takes the transaction's session and returns its answer, a pydantic model, which is
+    `use_case` takes the transaction's session and returns its answer, a pydantic model (or a list
+    of them), which is
     returned for FastAPI to validate against the route's response model (and stored with the
     route's status code); a repeated key gets the stored answer again (a JSONResponse marked
     `Idempotent-Replay`). A `DomainError` it raises rolls the transaction back and is not stored,
@@ -104,7 +106,7 @@ async def run_use_case(
     async def answered(session: AsyncSession) -> _Answered[Answer]:
         answer = await use_case(session)
         about = subject(answer) if subject else request.path_params.get("company_id")
-        return _Answered(status_code, answer.model_dump(mode="json"), about, answer)
+        return _Answered(status_code, jsonable_encoder(answer), about, answer)
 
     return await _once(db, clock, request, answered, key, payload)
 

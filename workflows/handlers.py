@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from shared.contracts import CloudEvent, contract_for_type
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
-from shared.contracts.journey import JOURNEY_FACTS
+from shared.contracts.journey import JOURNEY_FACTS, JOURNEY_FACTS_EARLIER
 from shared.inbox import EffectFirst, Handler, HandlerTable, PermanentError
 from workflows import workflow_id
 from workflows.journey import CompanyJourney
@@ -59,10 +59,11 @@ class Bridge:
 
     def handlers(self) -> HandlerTable:
         """The facts the journey accepts (shared.contracts.journey.JOURNEY_FACTS), by the model of
-        their data: a registration starts the journey, every other fact is signalled to the running
-        one."""
+        their data, and the earlier versions of them it still reads (`notification-sent` v1): a
+        registration starts the journey, every other fact is signalled to the running one."""
         signal = EffectFirst(self.signal)
-        table: dict[type[EventData], Handler] = {model: signal for model in JOURNEY_FACTS.values()}
+        models = (*JOURNEY_FACTS.values(), *JOURNEY_FACTS_EARLIER)
+        table: dict[type[EventData], Handler] = {model: signal for model in models}
         table[CompanyRegistered] = EffectFirst(self.company_registered)
         return table
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from shared.contracts.intake import CohortStatus
 from shared.contracts.journey import STAGE_AT_REGISTRATION, Stage
@@ -94,3 +94,30 @@ def stage_change_summary(from_stage: str | None, to_stage: str, reason: str, act
 def notification_summary(message_type: str, channel: str) -> str:
     medium = "e-mail" if channel == "email" else channel
     return f"{message_type.replace('-', ' ').capitalize()} {medium} sent"
+
+
+def service_summary(name: str, facts: dict[str, Any]) -> str:
+    """The timeline line of a fact from a service to the company (training, financing, network):
+    what happened, from the event's ids and facts (events carry no names)."""
+    match name:
+        case "training-recommended":
+            dimensions = sorted({c["dimension"].replace("_", " ") for c in facts["courses"]})
+            count = len(facts["courses"])
+            return (f"{count} course{'s' if count != 1 else ''} recommended for "
+                    f"{', '.join(dimensions) or 'no weak dimension'}")
+        case "enrolment-confirmed":
+            return "A participant enrolled in a training session (seat confirmed)"
+        case "enrolment-waitlisted":
+            return f"A participant is on a session's waitlist (position {facts['position']})"
+        case "enrolment-promoted":
+            return "A participant moved from the waitlist to a seat"
+        case "enrolment-cancelled":
+            return f"An enrolment was cancelled: {facts['reason']}"
+        case "attendance-recorded":
+            return "A participant attended a training session" if facts["attended"] else (
+                "A participant was absent from a training session")
+        case "service-completed":
+            return f"Plan item {facts['plan_item_id']} delivered, worth EUR {facts['value_eur']}"
+        case "service-cancelled":
+            return f"Plan item {facts['plan_item_id']} cancelled: {facts['reason']}"
+    return name.replace("-", " ").capitalize()

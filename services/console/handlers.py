@@ -15,9 +15,19 @@ from sqlmodel import select
 from services.console import domain
 from services.console.models import CompanyView, TimelineEntry
 from shared.contracts import CONTRACTS, CloudEvent
+from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
-from shared.contracts.notifications import NotificationSent
+from shared.contracts.notifications import NotificationSent, NotificationSentV2
+from shared.contracts.services import ServiceCancelled, ServiceCompleted
+from shared.contracts.training import (
+    AttendanceRecorded,
+    EnrolmentCancelled,
+    EnrolmentConfirmed,
+    EnrolmentPromoted,
+    EnrolmentWaitlisted,
+    TrainingRecommended,
+)
 from shared.db import insert_ignoring_duplicates
 from shared.inbox import HandlerTable
 from shared.metrics import JOURNEYS_BY_STAGE
@@ -99,8 +109,25 @@ async def on_notification_sent(
     await _record(session, event, "notification-sent", summary, data.sent_at)
 
 
+async def on_service_fact(session: AsyncSession, event: CloudEvent, data: EventData) -> None:
+    """A fact of a service to the company (training's enrolments, a delivered or cancelled plan
+    item): a line in its timeline."""
+    await _view(session, data.hub_id, data.company_id)
+    name = event.type.split(".")[3]
+    summary = domain.service_summary(name, data.model_dump(mode="json"))
+    await _record(session, event, name, summary, event.time)
+
+
+SERVICE_FACTS: tuple[type[EventData], ...] = (
+    TrainingRecommended, EnrolmentConfirmed, EnrolmentWaitlisted, EnrolmentPromoted,
+    EnrolmentCancelled, AttendanceRecorded, ServiceCompleted, ServiceCancelled,
+)
+
 HANDLERS: HandlerTable = {
     CompanyRegistered: on_company_registered,
     JourneyStageChanged: on_journey_stage_changed,
+    # v1 for the message types of v1, v2 for the newer ones (e.g. training-enrolment-promoted).
     NotificationSent: on_notification_sent,
+    NotificationSentV2: on_notification_sent,
+    **dict.fromkeys(SERVICE_FACTS, on_service_fact),
 }

@@ -21,3 +21,6 @@ class IntakeSettings(Settings):
     # (intake's URL when unset).
     intake_questionnaire_link_ttl_days: int = Field(42, ge=1)
     intake_public_url: str | None = None
+    # The services whose personal data about a company intake's export gathers (their
+    # `GET /internal/personal-data/{company_id}`), e.g. EDIH_INTAKE_PERSONAL_DATA_SERVICES='["training"]'.
+    intake_personal_data_services: list[str] = Field(default_factory=lambda: ["training"])

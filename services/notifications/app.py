@@ -23,7 +23,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     # Made again (and checked) even from NotificationSettings: copies with changes skip validation.
     ctx = ServiceContext.create(SERVICE, NotificationSettings.of(settings), clock)
     sender = Sender(ctx)
-    consumer = ctx.consumer(["edih.notifications.commands", "edih.intake.events"], make_handlers(ctx))
+    # Erasures come from every service that owns recipients: intake (contacts), training (participants).
+    topics = ["edih.notifications.commands", "edih.intake.events", "edih.training.events"]
+    consumer = ctx.consumer(topics, make_handlers(ctx))
 
     def after_commit() -> None:
         # A recorded request wakes the sender at once, so a welcome goes out within a second

@@ -78,6 +78,9 @@ STAFF = MessagePolicy("at-once", essential=True, capped=False, to_staff=True)
 PROGRAMME_STEP = MessagePolicy("business-hours", essential=True, capped=False)
 REMINDER = MessagePolicy("business-hours", essential=False, capped=True)
 INFORMATION = MessagePolicy("business-hours", essential=False, capped=False)
+# A reminder to one participant of a session: each participant of a company gets theirs, so it is
+# not counted in the company's daily cap (which would push a third participant's past the session).
+PARTICIPANT_REMINDER = MessagePolicy("business-hours", essential=False, capped=False)
 
 # The message type decides how it goes out (docs/notifications.md has this table).
 MESSAGE_POLICIES: dict[str, MessagePolicy] = {
@@ -87,7 +90,9 @@ MESSAGE_POLICIES: dict[str, MessagePolicy] = {
     "follow-up-invitation": PROGRAMME_STEP,
     "questionnaire-reminder": REMINDER,
     "follow-up-reminder": REMINDER,
-    "training-session-reminder": REMINDER,
+    "training-session-reminder": PARTICIPANT_REMINDER,
+    # A participant now has a seat they waited for (a v2 message type): a confirmation, at once.
+    "training-enrolment-promoted": CONFIRMATION,
     "financing-deadline": INFORMATION,
     "staff-alert": STAFF,
     "staff-escalation": STAFF,

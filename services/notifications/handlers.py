@@ -4,7 +4,8 @@ removes the contacts' personal data from the delivery log and the opt-outs and i
 Each handler runs in the consumer's transaction together with its inbox row. A notification id
 seen before (the same command again, or a new command repeating an old request) changes nothing,
 so a repeated request never sends twice. When a request is held (business hours, the daily reminder
-cap), `notification-scheduled` says until when.
+cap), `notification-scheduled` says until when. Requests come as v1 or v2 (any message type); a type
+not in the policy table is refused (a dead letter), and the facts go in the version of the type.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from services.notifications import domain, opt_outs, webhooks
 from services.notifications.models import ContactErasure, Delivery, DeliveryAttempt
 from shared.contracts import CloudEvent, derived_event_id
 from shared.contracts.intake import ContactsErased
-from shared.contracts.notifications import NotificationRequested, NotificationScheduled
+from shared.contracts.notifications import (
+    NotificationRequested,
+    NotificationRequestedV2,
+    NotificationScheduled,
+    NotificationScheduledV2,
+    fact_version,
+)
 from shared.db import insert_ignoring_duplicates
-from shared.inbox import HandlerTable
+from shared.inbox import HandlerTable, PermanentError
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -75,7 +82,10 @@ async def plan_request(
     if overruled := domain.overruled(data.message_type, data.urgency):
         log.warning("notification %s: a %s requested as %r would go %s; its message type decides",
                     data.notification_id, data.message_type, data.urgency, ", ".join(overruled))
-    send_at = await send_time_for(session, ctx, policy, data.company_id, now)
+    # A request may name the moment it is for (a reminder the day before a session); the policy
+    # (business hours, the daily cap) applies from then.
+    due = max(now, data.not_before) if data.not_before is not None else now
+    send_at = await send_time_for(session, ctx, policy, data.company_id, due)
     common = {
         "notification_id": data.notification_id,
         "hub_id": data.hub_id,
@@ -104,7 +114,8 @@ async def plan_request(
     if fresh and send_at > now:
         await ctx.outbox.add(
             session, "notification-scheduled",
-            NotificationScheduled(
+            fact_version(
+                NotificationScheduled, NotificationScheduledV2,
                 hub_id=data.hub_id, company_id=data.company_id, notification_id=data.notification_id,
                 message_type=data.message_type, send_at=send_at,
             ),
@@ -154,6 +165,10 @@ def make_handlers(ctx: ServiceContext) -> HandlerTable:
     async def on_notification_requested(
         session: AsyncSession, event: CloudEvent, data: NotificationRequested
     ) -> None:
+        # v1 requests name a v1 type; a v2 request may name any string: only the policy table's count.
+        if data.message_type not in domain.MESSAGE_POLICIES:
+            raise PermanentError(f"unknown message type {data.message_type!r}: not in notifications' "
+                                 "policy table")
         # The moment of the request, so a command republished after a broker loss keeps it.
         requested_at = event.time if event.time.tzinfo else event.time.replace(tzinfo=UTC)
         await plan_request(session, ctx, data, requested_at=requested_at)
@@ -162,4 +177,8 @@ def make_handlers(ctx: ServiceContext) -> HandlerTable:
         # The publisher owns the contacts: `source` is /<hub id>/<service>.
         await erase_contacts(session, ctx, data, owner=event.source.rsplit("/", 1)[-1])
 
-    return {NotificationRequested: on_notification_requested, ContactsErased: on_contacts_erased}
+    return {
+        NotificationRequested: on_notification_requested,
+        NotificationRequestedV2: on_notification_requested,
+        ContactsErased: on_contacts_erased,
+    }

@@ -57,6 +57,10 @@ SAMPLES: dict[str, dict[str, str]] = {
         "course_title": "Aan de slag met cobots", "starts_at": "2026-04-14T12:30:00Z",
         "location": "Innovatiecluster Drachten",
     },
+    "training-enrolment-promoted": {
+        "course_title": "Aan de slag met cobots", "starts_at": "2026-04-14T12:30:00Z",
+        "location": "Innovatiecluster Drachten",
+    },
     "financing-deadline": {"instrument": "MIT haalbaarheidsproject", "deadline": "2026-04-30"},
     "follow-up-invitation": {"questionnaire_url": "https://edih.example/q/sample-t1"},
     "follow-up-reminder": {
@@ -76,6 +80,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "questionnaire-invitation": frozenset(),
     "questionnaire-reminder": frozenset(),
     "training-session-reminder": frozenset({"course_title", "starts_at"}),
+    "training-enrolment-promoted": frozenset({"course_title", "starts_at"}),
     "financing-deadline": frozenset({"instrument", "deadline"}),
     "follow-up-invitation": frozenset(),
     "follow-up-reminder": frozenset(),

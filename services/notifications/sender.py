@@ -40,8 +40,11 @@ from shared.clock import Clock, SystemClock
 from shared.contracts import derived_event_id
 from shared.contracts.notifications import (
     NotificationFailed,
+    NotificationFailedV2,
     NotificationRequested,
     NotificationSent,
+    NotificationSentV2,
+    fact_version,
 )
 from shared.logging import event_context
 from shared.service import ServiceContext
@@ -216,10 +219,10 @@ class Sender:
                 await self.ctx.outbox.add(
                     session,
                     "notification-sent",
-                    NotificationSent(
+                    fact_version(
+                        NotificationSent, NotificationSentV2,
                         hub_id=delivery.hub_id, company_id=delivery.company_id,
-                        notification_id=delivery.notification_id,
-                        message_type=delivery.message_type,  # type: ignore[arg-type]
+                        notification_id=delivery.notification_id, message_type=delivery.message_type,
                         channel=channel, sent_at=now,
                     ),
                     event_id=derived_event_id("notification-sent", delivery.delivery_key),
@@ -268,10 +271,10 @@ class Sender:
         await self.ctx.outbox.add(
             session,
             "notification-failed",
-            NotificationFailed(
+            fact_version(
+                NotificationFailed, NotificationFailedV2,
                 hub_id=delivery.hub_id, company_id=delivery.company_id,
-                notification_id=delivery.notification_id,
-                message_type=delivery.message_type,  # type: ignore[arg-type]
+                notification_id=delivery.notification_id, message_type=delivery.message_type,
                 reason=domain.scrub_personal_data(reason) or "", attempts=attempts,
             ),
             event_id=derived_event_id("notification-failed", delivery.delivery_key),

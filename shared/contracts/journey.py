@@ -23,7 +23,7 @@ from shared.contracts.intake import (
     IntakeScheduled,
     PlanAgreed,
 )
-from shared.contracts.notifications import NotificationSent
+from shared.contracts.notifications import NotificationSent, NotificationSentV2
 from shared.contracts.services import ServiceCancelled, ServiceCompleted
 
 
@@ -63,8 +63,11 @@ JOURNEY_FACTS: dict[str, type[EventData]] = {
     "company-not-eligible": CompanyNotEligible,
     "service-completed": ServiceCompleted,
     "service-cancelled": ServiceCancelled,
-    "notification-sent": NotificationSent,
+    # v2 reads v1's data too (its message type is any string): the workflow parses both with it.
+    "notification-sent": NotificationSentV2,
 }
+# Earlier versions of the facts above the journey still accepts, read with the newer model.
+JOURNEY_FACTS_EARLIER: tuple[type[EventData], ...] = (NotificationSent,)
 
 
 class JourneyStageChanged(EventData):

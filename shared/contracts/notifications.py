@@ -1,9 +1,15 @@
-"""Commands to and events from the notifications service."""
+"""Commands to and events from the notifications service, in two versions.
+
+v1 names its message type from a closed list (`MessageType`); v2 is the same but for `message_type`,
+a string notifications checks against its policy table (unknown types are refused), so a new message
+type is data, not a contract change. A sender may keep sending v1 for the v1 message types; a new
+message type goes as v2. Notifications answers in the version of the message type (`fact_version`).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +54,10 @@ class NotificationRequested(EventData):
     region: str | None = Field(
         None, description="The company's region, e.g. drenthe: advisors see the messages of their regions."
     )
+    not_before: datetime | None = Field(
+        None, description="Send no earlier than this moment (UTC); the message's policy still applies "
+                          "from then (business hours, daily cap). Absent: as soon as the policy allows.",
+    )
 
 
 class NotificationScheduled(EventData):
@@ -76,6 +86,45 @@ class NotificationFailed(EventData):
     attempts: int
 
 
+# v2: `message_type` is any string; notifications validates it against its policy table.
+_V2_MESSAGE_TYPE = Field(description="The message type; notifications refuses one not in its policy table.")
+
+
+class NotificationRequestedV2(NotificationRequested):
+    """v2 of `NotificationRequested`: any message type notifications' policy table knows."""
+
+    message_type: str = _V2_MESSAGE_TYPE  # type: ignore[assignment]
+
+
+class NotificationScheduledV2(NotificationScheduled):
+    """v2 of `NotificationScheduled`, for a message type that is not in v1."""
+
+    message_type: str = _V2_MESSAGE_TYPE  # type: ignore[assignment]
+
+
+class NotificationSentV2(NotificationSent):
+    """v2 of `NotificationSent`, for a message type that is not in v1; its model reads v1 data too."""
+
+    message_type: str = _V2_MESSAGE_TYPE  # type: ignore[assignment]
+
+
+class NotificationFailedV2(NotificationFailed):
+    """v2 of `NotificationFailed`, for a message type that is not in v1."""
+
+    message_type: str = _V2_MESSAGE_TYPE  # type: ignore[assignment]
+
+
+V1_MESSAGE_TYPES: frozenset[str] = frozenset(get_args(MessageType))
+Fact = TypeVar("Fact", bound=EventData)
+
+
+def fact_version(v1: type[Fact], v2: type[Fact], **fields: object) -> Fact:
+    """A fact about a message in the version its message type needs: v1 for a v1 type (so readers
+    of v1 keep working), else v2."""
+    model = v1 if fields["message_type"] in V1_MESSAGE_TYPES else v2
+    return model.model_validate(fields)
+
+
 CONTRACTS: tuple[Contract, ...] = (
     Contract(
         "notification-requested", "notifications", "command", NotificationRequested,
@@ -93,5 +142,23 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract(
         "notification-failed", "notifications", "event", NotificationFailed, ("notifications",),
         "A requested message could not be delivered after the last retry.",
+    ),
+    Contract(
+        "notification-requested", "notifications", "command", NotificationRequestedV2,
+        ("journey", "intake", "training", "financing", "network"),
+        "Send one message to a recipient named by reference; any message type of notifications' "
+        "policy table (a new message type must use v2).", version=2,
+    ),
+    Contract(
+        "notification-scheduled", "notifications", "event", NotificationScheduledV2,
+        ("notifications",), "A requested message (a type not in v1) will be sent later.", version=2,
+    ),
+    Contract(
+        "notification-sent", "notifications", "event", NotificationSentV2, ("notifications",),
+        "A requested message (a type not in v1) was delivered.", version=2,
+    ),
+    Contract(
+        "notification-failed", "notifications", "event", NotificationFailedV2, ("notifications",),
+        "A requested message (a type not in v1) could not be delivered.", version=2,
     ),
 )

@@ -11,13 +11,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ValidationError
 
-from shared.contracts import intake, journey, notifications, services
+from shared.contracts import intake, journey, notifications, services, training
 from shared.contracts.base import Contract, EventData
 from shared.contracts.envelope import CloudEvent, new_event_id
 
 # Each service's contracts module lists its own rows; this is their union, in a stable order.
 CONTRACTS: tuple[Contract, ...] = (
     intake.CONTRACTS + journey.CONTRACTS + notifications.CONTRACTS + services.CONTRACTS
+    + training.CONTRACTS
 )
 
 _BY_TYPE = {c.type: c for c in CONTRACTS}
@@ -29,16 +30,28 @@ class UnknownEventType(LookupError):
     pass
 
 
-def contract(name: str, service: str | None = None) -> Contract:
+# The version of each data model: a short name with two versions (`notification-sent` v1 and v2) is
+# told apart by the model of its data.
+_VERSION_OF_MODEL = {c.model: c.version for c in CONTRACTS}
+
+
+def contract(
+    name: str, service: str | None = None, *, sender: str | None = None, version: int | None = None
+) -> Contract:
     """The contract of a short name such as `company-registered`.
 
-    A command several services receive (`service-requested`) needs the receiving `service`.
+    A command several services receive (`service-requested`) needs the receiving `service`; an event
+    several services publish under one name (`contacts-erased`) is told apart by its `sender`; a
+    name with several versions (`notification-sent`) needs the `version`.
     """
-    found = [c for c in CONTRACTS if c.name == name and (service is None or c.service == service)]
+    found = [c for c in CONTRACTS if c.name == name and (service is None or c.service == service)
+             and (version is None or c.version == version)]
+    if len(found) > 1 and sender is not None:
+        found = [c for c in found if sender in c.producers] or found
     if not found:
         raise LookupError(f"no contract named {name!r}" + (f" for {service}" if service else ""))
     if len(found) > 1:
-        raise LookupError(f"{name!r} names contracts of {[c.service for c in found]}: say which")
+        raise LookupError(f"{name!r} names contracts of {[c.type for c in found]}: say which")
     return found[0]
 
 
@@ -58,8 +71,9 @@ def build_event(
     event_id: str | None = None,
     service: str | None = None,
 ) -> tuple[Contract, CloudEvent]:
-    """The envelope for `data` under contract `name` (of `service`), sent by service `sender`."""
-    c = contract(name, service)
+    """The envelope for `data` under contract `name` (of `service`), sent by service `sender`; the
+    model of `data` picks the version."""
+    c = contract(name, service, sender=sender, version=_VERSION_OF_MODEL.get(type(data)))
     if not isinstance(data, c.model):
         raise TypeError(f"{name} takes {c.model.__name__}, not {type(data).__name__}")
     if sender not in c.producers:

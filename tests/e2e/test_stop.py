@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from edih.infra import port_open
+from edih.stack import SERVICES
 from tests.support.running_stack import RunningStack
 
 
@@ -27,6 +28,10 @@ def stack(tmp_path: Path) -> Iterator[RunningStack]:
         running.stop()
 
 
+# What `edih up` starts: the broker, Temporal, the mail catcher and every service.
+COMPONENTS = 3 + len(SERVICES)
+
+
 def open_ports(stack: RunningStack) -> list[int]:
     return [port for port in stack.ports.values() if port_open(port)]
 
@@ -37,7 +42,7 @@ def kill_edih_up(stack: RunningStack) -> list[int]:
     run = stack.recorded()
     assert run is not None and run.supervisor.pid == stack.process.pid
     children = [child.pid for child in run.children]
-    assert len(children) == 7
+    assert len(children) == COMPONENTS
     stack.process.send_signal(signal.SIGKILL)
     stack.process.wait(10)
     stack.process = None
@@ -48,7 +53,7 @@ def test_edih_down_stops_what_a_killed_edih_up_left_running(stack: RunningStack)
     stack.up()
     kill_edih_up(stack)
     run = stack.recorded()
-    assert run is not None and len(run.running_children()) == 7  # orphans, still serving
+    assert run is not None and len(run.running_children()) == COMPONENTS  # orphans, still serving
     assert open_ports(stack) != []
 
     result = stack.edih("down")

@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -22,6 +23,9 @@ from shared.contracts import CloudEvent, build_event
 from shared.contracts.base import EventData
 from shared.contracts.intake import CompanyRegistered
 from shared.contracts.journey import JourneyStageChanged
+from shared.contracts.notifications import NotificationSent, NotificationSentV2
+from shared.contracts.services import ServiceCompleted
+from shared.contracts.training import AttendanceRecorded, EnrolmentWaitlisted
 from shared.kafka import make_broker
 from shared.settings import Settings
 from tests.support.waiting import eventually
@@ -58,9 +62,9 @@ async def publisher(settings: Settings) -> AsyncIterator[KafkaBroker]:
 
 async def publish(
     broker: KafkaBroker, settings: Settings, name: str, data: EventData, sender: str, at: datetime,
-    event_id: str | None = None,
+    event_id: str | None = None, service: str | None = None,
 ) -> CloudEvent:
-    contract, event = build_event(name, data, sender=sender, at=at, event_id=event_id)
+    contract, event = build_event(name, data, sender=sender, at=at, event_id=event_id, service=service)
     await broker.publish(event.to_bytes(), settings.topic(contract.topic), key=event.subject.encode())
     return event
 
@@ -127,6 +131,50 @@ async def test_a_registered_company_shows_its_stage_and_timeline_to_signed_in_st
 
     listing = await client.get("/")
     assert "Noordelijke Metaalwerken BV" in listing.text and "Registered" in listing.text
+
+
+async def test_training_facts_show_in_the_company_timeline(client, publisher, settings):
+    company_id = str(uuid.uuid4())
+    await publish(publisher, settings, "company-registered", registration(company_id), "intake",
+                  REGISTERED_AT)
+    fact = {"hub_id": "nl-noord", "company_id": company_id, "enrolment_id": "e1", "session_id": "s1",
+            "course_id": "c1"}
+    await publish(publisher, settings, "enrolment-waitlisted", EnrolmentWaitlisted(**fact, position=2),
+                  "training", REGISTERED_AT + timedelta(days=1))
+    await publish(publisher, settings, "attendance-recorded", AttendanceRecorded(**fact, attended=True),
+                  "training", REGISTERED_AT + timedelta(days=9))
+    delivered = ServiceCompleted(hub_id="nl-noord", company_id=company_id, plan_item_id="p-training",
+                                 value_eur=Decimal("550.00"), completed_at=REGISTERED_AT + timedelta(days=9))
+    await publish(publisher, settings, "service-completed", delivered, "training",
+                  REGISTERED_AT + timedelta(days=9, seconds=1), service="training")
+    await sign_in(client, settings)
+
+    page = await eventually(lambda: company_page_showing(
+        client, company_id, "position 2", "attended a training session", "worth EUR 550.00"),
+        message="the training facts in the timeline")
+    assert timeline_items(page) == ["service-completed", "attendance-recorded", "enrolment-waitlisted",
+                                    "company-registered"]
+
+
+async def test_sent_messages_of_v1_and_v2_show_in_the_company_timeline(client, publisher, settings):
+    company_id = str(uuid.uuid4())
+    await publish(publisher, settings, "company-registered", registration(company_id), "intake",
+                  REGISTERED_AT)
+    sent = {"hub_id": "nl-noord", "company_id": company_id, "channel": "email"}
+    welcome = NotificationSent(**sent, notification_id="n1", message_type="welcome",
+                               sent_at=REGISTERED_AT + timedelta(minutes=1))
+    promoted = NotificationSentV2(**sent, notification_id="n2", message_type="training-enrolment-promoted",
+                                  sent_at=REGISTERED_AT + timedelta(days=2))
+    await publish(publisher, settings, "notification-sent", welcome, "notifications", welcome.sent_at)
+    event = await publish(publisher, settings, "notification-sent", promoted, "notifications",
+                          promoted.sent_at)
+    assert event.type.endswith(".notification-sent.v2")
+    await sign_in(client, settings)
+
+    page = await eventually(lambda: company_page_showing(
+        client, company_id, "Welcome e-mail sent", "Training enrolment promoted e-mail sent"),
+        message="both sent messages in the timeline")
+    assert timeline_items(page) == ["notification-sent", "notification-sent", "company-registered"]
 
 
 async def test_a_duplicate_event_adds_no_second_timeline_entry(client, publisher, settings):

@@ -13,9 +13,13 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from services.training.app import create_app as create_training_app
+from shared.auth import issue_token
 from shared.idempotency import StoredResponse
 from shared.settings import Settings
 from tests.integration.test_intake_api import Intake, registration, running_intake
+from tests.support import training
+from tests.support.served import served
 from tests.unit.test_intake_dma import answers
 
 # Every personal value the tests write, as it would appear in a stored JSON body.
@@ -162,3 +166,38 @@ async def test_the_export_shows_the_stored_answers_to_retries_until_the_erasure_
     assert answer["status_code"] == 201
     assert [c["name"] for c in answer["body"]["contacts"]] == ["Jan de Vries", "Anna Bakker", "Piet Smit"]
     assert after.json()["stored_responses"] == []
+
+
+async def test_the_export_gathers_what_training_holds_and_names_a_service_that_did_not_answer(
+    settings: Settings,
+):
+    training_app = create_training_app(settings)
+    async with served(training_app, "training") as training_url:
+        with_training = settings.model_copy(update={"service_urls": {"training": training_url}})
+        async with running_intake(with_training) as intake:
+            company = (await intake.register(registration())).json()["id"]
+            course = await staff_post(training_url, settings, "/courses", training.course())
+            session = await staff_post(training_url, settings, f"/courses/{course['id']}/sessions",
+                                       training.session_at("2030-03-14T10:00:00", "2030-03-14T14:00:00"))
+            await staff_post(training_url, settings, f"/sessions/{session['id']}/enrolments",
+                             training.participant(company, 7))
+
+            export = (await intake.call("GET", f"/companies/{company}/personal-data")).json()
+
+    assert "p7@staalbouw.nl" in str(export["other_services"]["training"])
+    assert export["unanswered"] == {}
+
+    # Training gone: intake's own data still comes, and the export says what is missing.
+    async with running_intake(with_training) as intake:
+        partial = (await intake.call("GET", f"/companies/{company}/personal-data")).json()
+    assert partial["contacts"] and partial["other_services"] == {}
+    assert list(partial["unanswered"]) == ["training"]
+    assert "could not be asked" in partial["unanswered"]["training"]
+
+
+async def staff_post(base: str, settings: Settings, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    token = issue_token(settings, "1", "admin")
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

@@ -22,7 +22,7 @@ from edih.infra import free_port
 from shared.auth import issue_token
 from shared.contracts import CloudEvent, build_event
 from shared.contracts.intake import CompanyRegistered
-from shared.contracts.notifications import NotificationSent
+from shared.contracts.notifications import NotificationSent, NotificationSentV2
 from shared.inbox import DeadLetter, ProcessedEvent
 from shared.outbox import OutboxRecord
 from shared.service import ServiceContext
@@ -174,6 +174,27 @@ async def test_a_registration_delivered_again_opens_one_journey_with_one_welcome
     client = await TemporalConnection(journey.settings).client()
     runs = [w async for w in client.list_workflows(f"WorkflowId = '{workflow_id(company_id)}'")]
     assert len(runs) == 1
+
+
+async def test_a_v2_sent_fact_is_read_and_applied_without_touching_the_welcome(journey):
+    company_id = str(uuid.uuid4())
+    await journey.publish("edih.intake.events", registration(company_id).to_bytes(), company_id)
+    await eventually(lambda: journey.view(company_id), timeout=30, message="journey started")
+    data = NotificationSentV2(
+        hub_id="nl-noord", company_id=company_id, notification_id=f"promoted-{company_id}",
+        message_type="training-enrolment-promoted", channel="email", sent_at=NOW.replace(hour=11),
+    )
+    sent = build_event("notification-sent", data, sender="notifications", at=NOW)[1]
+    assert sent.type == "eu.edih.notifications.notification-sent.v2"
+    await journey.publish("edih.notifications.events", sent.to_bytes(), company_id)
+
+    async def applied() -> dict | None:
+        view = await journey.view(company_id)
+        return view if view and view["applied_facts"] == 2 else None
+
+    view = await eventually(applied, timeout=30, message="the v2 fact applied")
+    assert (view["stage"], view["welcome"]) == ("registered", "requested")
+    assert await _dead_letters(journey) == []
 
 
 async def _all_sent(journey: Journey) -> bool:

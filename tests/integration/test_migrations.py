@@ -8,13 +8,14 @@ import pytest
 from services.console.app import SCHEMA as CONSOLE
 from services.intake.app import SCHEMA as INTAKE
 from services.notifications.app import SCHEMA as NOTIFICATIONS
+from services.training.app import SCHEMA as TRAINING
 from shared.db import Database
 from shared.migrations import pending_changes, upgrade
 from shared.settings import Settings
 from shared.tables import INFRASTRUCTURE_SCHEMA, Schema
 from workflows.app import SCHEMA as JOURNEY
 
-SCHEMAS = [INFRASTRUCTURE_SCHEMA, CONSOLE, INTAKE, NOTIFICATIONS, JOURNEY]
+SCHEMAS = [INFRASTRUCTURE_SCHEMA, CONSOLE, INTAKE, NOTIFICATIONS, TRAINING, JOURNEY]
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda schema: schema.name)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -146,14 +147,14 @@ class Notifications:
     async def request(
         self, company_id: str, notification_id: str, message_type: str, urgency: str = "transactional",
         *, context: dict[str, str] | None = None, recipient: RecipientRef | None = None,
-        event_id: str | None = None, region: str | None = None,
+        event_id: str | None = None, region: str | None = None, not_before: datetime | None = None,
     ) -> CloudEvent:
         """Request any message; to the company's primary contact unless another recipient is named."""
         data = NotificationRequested(
             hub_id="nl-noord", company_id=company_id, notification_id=notification_id,
             message_type=message_type, urgency=urgency, context=context or {},  # type: ignore[arg-type]
             recipient=recipient or RecipientRef(service="intake", kind="primary-contact", id=company_id),
-            region=region,
+            region=region, not_before=not_before,
         )
         _, event = build_event("notification-requested", data, sender="journey",
                                at=SystemClock().now(), event_id=event_id)
@@ -259,17 +260,21 @@ def new_company(intake: Intake, name: str = "Anna de Vries", language: str = "nl
     return company_id, email
 
 
-async def erase_contacts(service: Notifications, company_id: str) -> CloudEvent:
-    """Publish intake's `contacts-erased` for the company."""
+async def erase_contacts(service: Notifications, company_id: str, owner: str = "intake") -> CloudEvent:
+    """Publish the `contacts-erased` of `owner` (intake, or training for its participants) for the
+    company."""
     now = SystemClock().now()
     _, erased = build_event("contacts-erased", ContactsErased(hub_id="nl-noord", company_id=company_id,
-                                                              erased_at=now), sender="intake", at=now)
-    await service.publish(erased, "edih.intake.events")
+                                                              erased_at=now), sender=owner, at=now)
+    await service.publish(erased, f"edih.{owner}.events")
     return erased
 
 
-async def published(settings: Settings, name: str, notification_id: str) -> list[CloudEvent]:
-    """The `name` events about `notification_id` on the notifications events topic (at least one)."""
+async def published(
+    settings: Settings, name: str, notification_id: str, version: int = 1
+) -> list[CloudEvent]:
+    """The `name` events (of `version`) about `notification_id` on the notifications events topic
+    (at least one)."""
     # Partitions assigned by hand: no consumer group to join, so reading starts at once.
     topic = settings.topic("edih.notifications.events")
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
@@ -282,7 +287,7 @@ async def published(settings: Settings, name: str, notification_id: str) -> list
         async def seen() -> list[CloudEvent]:
             for records in (await reader.getmany(timeout_ms=300)).values():
                 events = [CloudEvent.from_bytes(r.value or b"") for r in records]
-                found.extend(e for e in events if e.type.endswith(f".{name}.v1")
+                found.extend(e for e in events if e.type.endswith(f".{name}.v{version}")
                              and e.data["notification_id"] == notification_id)
             return found
 

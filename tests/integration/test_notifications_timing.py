@@ -7,6 +7,7 @@ the delivery log and stops what waits; senders racing for one due message send i
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.clock import FixedClock
+from shared.contracts.notifications import RecipientRef
 from tests.integration import test_notifications_delivery as support
 from tests.integration.test_notifications_delivery import (
     Notifications,
@@ -74,6 +76,50 @@ async def test_a_reminder_out_of_hours_goes_on_the_next_business_morning(
         assert message["Subject"] == "Herinnering: uw scan digitale volwassenheid"
         sent = await eventually(lambda: _sent(service, company_id, notification_id))
         assert at(sent["sent_at"]) == local(*expected)
+
+
+async def test_a_request_for_a_later_moment_waits_for_it_and_then_for_business_hours(
+    running, settings, mail, intake
+):
+    clock = FixedClock(local(2026, 3, 3, 10, 0))  # a Tuesday
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True) as service:
+        company_id, email = new_company(intake)
+        session = {"course_title": "Cobots", "starts_at": "2026-03-09T09:00:00+00:00"}
+        await service.request(company_id, f"friday-{company_id}", "training-session-reminder", "information",
+                              context=session, not_before=local(2026, 3, 6, 8, 30))
+        # Its moment falls on a Saturday: it goes on Monday morning.
+        await service.request(company_id, f"saturday-{company_id}", "training-session-reminder",
+                              "information", context=session, not_before=local(2026, 3, 7, 9, 0))
+
+        friday = await eventually(lambda: delivery_of(service, company_id, f"friday-{company_id}"))
+        monday = await eventually(lambda: delivery_of(service, company_id, f"saturday-{company_id}"))
+        assert at(friday["send_at"]) == local(2026, 3, 6, 8, 30)
+        assert at(monday["send_at"]) == local(2026, 3, 9, 8, 30)
+        (scheduled,) = await published(settings, "notification-scheduled", f"friday-{company_id}")
+        assert at(scheduled.data["send_at"]) == local(2026, 3, 6, 8, 30)
+
+        clock.moment = local(2026, 3, 6, 8, 29)
+        assert await service.app.state.sender.send_due() == 0
+        clock.moment = local(2026, 3, 6, 8, 30)
+        service.app.state.sender.wake()
+        await mail.wait_for(email, message="the reminder on Friday morning")
+        assert (await delivery_of(service, company_id, f"saturday-{company_id}"))["status"] == "pending"
+
+
+async def test_every_participant_of_a_company_gets_a_session_reminder_the_same_day(
+    running, settings, mail, intake
+):
+    clock = FixedClock(local(2026, 3, 3, 10, 0))
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True,
+                                 notification_max_reminders_per_day=2) as service:
+        company_id, email = new_company(intake)
+        session = {"course_title": "Cobots", "starts_at": "2026-03-04T09:00:00+00:00"}
+        for participant in range(3):
+            await service.request(company_id, f"p{participant}-{company_id}", "training-session-reminder",
+                                  "information", context=session)
+        # Three on one day despite a cap of two: the cap would push one past its session.
+        await eventually(lambda: _count(mail, email, 3), message="three session reminders today")
+        assert {m["Subject"] for m in mail.to(email)} == {"Herinnering: Cobots"}
 
 
 async def test_a_welcome_on_a_sunday_night_goes_at_once(running, settings, mail, intake):
@@ -200,6 +246,29 @@ async def test_erased_contacts_leave_no_address_in_the_log_and_get_nothing_more(
         clock.moment = local(2026, 3, 9, 8, 30)
         assert await service.app.state.sender.send_due() == 0
         assert len(mail.to(email)) == 1
+
+
+async def test_trainings_erasure_cancels_what_waits_for_its_participants_and_nothing_else(
+    running, settings, mail, intake
+):
+    clock = FixedClock(local(2026, 3, 7, 11, 0))  # a Saturday: both wait for Monday
+    async with run_notifications(settings, mail, intake, clock=clock, business_hours_enabled=True) as service:
+        company_id, _ = new_company(intake)
+        participant = RecipientRef(service="training", kind="participant", id=str(uuid.uuid4()))
+        await service.request(company_id, f"session-{company_id}", "training-session-reminder", "information",
+                              context={"course_title": "Cobots", "starts_at": "2026-03-10T09:00:00+00:00"},
+                              recipient=participant)
+        await service.request(company_id, f"reminder-{company_id}", "questionnaire-reminder", "reminder",
+                              context=QUESTIONNAIRE)
+        await eventually(lambda: delivery_of(service, company_id, f"reminder-{company_id}"))
+
+        await erase_contacts(service, company_id, owner="training")
+
+        cancelled = await eventually(lambda: with_status(service, company_id, f"session-{company_id}",
+                                                         "cancelled"), message="training's erasure applied")
+        assert cancelled["last_error"] == "the company's contacts were erased"
+        # Intake's contact is not training's: the questionnaire reminder still waits.
+        assert (await delivery_of(service, company_id, f"reminder-{company_id}"))["status"] == "pending"
 
 
 async def _sent(service: Notifications, company_id: str, notification_id: str) -> dict[str, Any] | None:

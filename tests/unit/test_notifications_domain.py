@@ -64,20 +64,23 @@ def test_a_reminder_requested_on_a_friday_evening_waits_for_monday_morning():
 
 
 def test_every_message_type_and_urgency_has_a_policy():
-    assert sorted(MESSAGE_POLICIES) == sorted(typing.get_args(MessageType))
+    # v1's closed list, and the types only v2 requests may name (data, not a contract change).
+    assert sorted(MESSAGE_POLICIES) == sorted([*typing.get_args(MessageType), "training-enrolment-promoted"])
     assert sorted(URGENCY_POLICIES) == sorted(typing.get_args(Urgency))
 
 
 @pytest.mark.parametrize(("message_type", "timing", "essential", "capped"), [
     ("welcome", "at-once", True, False),
     ("intake-invitation", "at-once", True, False),
+    ("training-enrolment-promoted", "at-once", True, False),
     ("staff-alert", "at-once", True, False),
     ("staff-escalation", "at-once", True, False),
     ("questionnaire-invitation", "business-hours", True, False),
     ("follow-up-invitation", "business-hours", True, False),
     ("questionnaire-reminder", "business-hours", False, True),
     ("follow-up-reminder", "business-hours", False, True),
-    ("training-session-reminder", "business-hours", False, True),
+    # One per participant, so not in the company's daily cap (docs/notifications.md).
+    ("training-session-reminder", "business-hours", False, False),
     ("financing-deadline", "business-hours", False, False),
 ])
 def test_the_message_type_decides_even_when_the_request_says_transactional(

@@ -6,7 +6,7 @@ import typing
 
 import pytest
 
-from services.notifications.domain import choose_language, policy
+from services.notifications.domain import MESSAGE_POLICIES, choose_language, policy
 from services.notifications.rendering import REQUIRED, SAMPLES, RenderError, Templates
 from shared.contracts.notifications import MessageType
 
@@ -64,12 +64,13 @@ def test_the_language_is_dutch_unless_the_contact_prefers_english(preferred, lan
 MESSAGE_TYPES = [
     "welcome", "intake-invitation", "questionnaire-invitation", "questionnaire-reminder",
     "training-session-reminder", "financing-deadline", "follow-up-invitation", "follow-up-reminder",
-    "staff-alert", "staff-escalation",
+    "staff-alert", "staff-escalation", "training-enrolment-promoted",
 ]
 
 
 def test_every_message_type_has_a_template_in_both_languages():
-    assert sorted(MESSAGE_TYPES) == sorted(typing.get_args(MessageType))
+    assert set(typing.get_args(MessageType)) <= set(MESSAGE_TYPES)
+    assert sorted(MESSAGE_TYPES) == sorted(MESSAGE_POLICIES)
 
 
 @pytest.mark.parametrize("message_type", MESSAGE_TYPES)

@@ -13,7 +13,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from shared.contracts import intake
     from shared.contracts.journey import JOURNEY_FACTS, STAGE_AT_REGISTRATION, Stage
-    from shared.contracts.notifications import NotificationSent
+    from shared.contracts.notifications import NotificationSentV2
     from shared.contracts.services import ServiceCancelled, ServiceCompleted
     from workflows.activities import JourneyActivities
     from workflows.effects.base import (
@@ -153,7 +153,7 @@ class Facts(Moves):
     async def _service_cancelled(self, data: ServiceCancelled) -> None:
         await self.end_item(data.plan_item_id, "cancelled", None, data.reason, SYSTEM)
 
-    async def _notification_sent(self, data: NotificationSent) -> None:
+    async def _notification_sent(self, data: NotificationSentV2) -> None:
         if data.notification_id == self.state.welcome_notification_id:
             self.state.welcome_sent_at = data.sent_at
 
@@ -170,7 +170,7 @@ FACT_EFFECTS: dict[type[BaseModel], FactEffect] = {
     intake.CompanyNotEligible: Facts._not_eligible,
     ServiceCompleted: Facts._service_completed,
     ServiceCancelled: Facts._service_cancelled,
-    NotificationSent: Facts._notification_sent,
+    NotificationSentV2: Facts._notification_sent,
 }
 # Every fact the journey accepts has its effect (checked when the worker loads this module).
 if set(FACT_EFFECTS) != set(JOURNEY_FACTS.values()):

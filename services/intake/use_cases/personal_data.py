@@ -43,6 +43,10 @@ class PersonalData(BaseModel):
     contacts: list[dict[str, Any]]
     intake_notes: str | None
     stored_responses: list[StoredAnswer]
+    # What other services hold about the company (services/intake/elsewhere.py), by service; and the
+    # services that did not answer, with the reason (the export is then incomplete).
+    other_services: dict[str, Any] = {}
+    unanswered: dict[str, str] = {}
 
 
 class Erasure(BaseModel):
