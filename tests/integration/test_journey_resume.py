@@ -240,6 +240,57 @@ async def test_a_killed_worker_resumes_the_journey_with_nothing_lost_or_repeated
     ]
 
 
+
+async def test_a_worker_killed_while_a_burst_of_facts_arrives_applies_each_once(
+    service, producer, journey_settings
+):
+    """Killed (SIGKILL) while facts are being signalled, the rest published while it is dead: after
+    the restart the journey reaches the stage its facts lead to, every fact applied once, every
+    stage change and notification written once. A lost fact leaves the journey short of
+    in_services (or applied_facts short); a repeated one shows as a second outbox row."""
+    settings = journey_settings
+    client = await Client.connect(settings.temporal_address, data_converter=DATA_CONVERTER)
+    company = str(uuid.uuid4())
+    handle = client.get_workflow_handle_for(CompanyJourney.run, workflow_id(company))
+    service.start()
+    await eventually(service.ready, timeout=60, message="journey service ready")
+
+    facts = [("company-registered", registered(company).model_copy(update={"region": "friesland"})),
+             ("intake-scheduled", scheduled(company)), ("plan-agreed", plan(company, "training")),
+             ("assessment-completed", assessed(company, "T0")), ("intake-completed", interviewed(company))]
+    for name, data in facts[:3]:
+        await publish(producer, settings, name, data)
+    service.kill()  # the burst is on the broker, its facts being signalled
+    for name, data in facts[3:]:
+        await publish(producer, settings, name, data)
+    service.start()
+    await eventually(service.ready, timeout=60, message="journey service ready again")
+
+    async def in_services() -> JourneyView | None:
+        try:
+            view = await handle.query(CompanyJourney.state)
+        except Exception:
+            return None
+        return view if view.stage == "in_services" else None
+
+    view = await eventually(in_services, timeout=60, message="the stage the facts lead to")
+    assert view.applied_facts == len(facts)
+    stages = ["registered", "intake_scheduled", "intake_completed", "plan_agreed", "in_services"]
+    assert [c.to_stage for c in view.history] == stages
+
+    async def written() -> list[CloudEvent] | None:
+        events = [e for e in await outbox(settings) if e.subject == company]
+        return events if sum(e.type.endswith("journey-stage-changed.v1") for e in events) >= 5 else None
+
+    events = await eventually(written, message="every command in the outbox")
+    assert [e.data["to_stage"] for e in events if e.type.endswith("journey-stage-changed.v1")] == stages
+    assert [i for i, n in Counter(e.id for e in events).items() if n > 1] == []
+    messages = Counter(e.data["message_type"] for e in events if e.type.endswith("notification-requested.v1"))
+    assert messages["welcome"] == 1 and messages["questionnaire-invitation"] == 1
+    assert [e.type for e in events if "service-requested" in e.type] == [
+        "eu.edih.training.service-requested.v1"
+    ]
+
 async def edih_command(settings: Settings, *argv: str) -> tuple[int, str]:
     """`edih <argv>` run as a user runs it, in its own process: exit code and output."""
     import asyncio
