@@ -150,7 +150,8 @@ async def test_training_facts_show_in_the_company_timeline(client, publisher, se
     await sign_in(client, settings)
 
     page = await eventually(lambda: company_page_showing(
-        client, company_id, "position 2", "attended a training session", "worth EUR 550.00"),
+        client, company_id, "Noordelijke Metaalwerken BV", "position 2", "attended a training session",
+        "worth EUR 550.00"),
         message="the training facts in the timeline")
     assert timeline_items(page) == ["service-completed", "attendance-recorded", "enrolment-waitlisted",
                                     "company-registered"]
@@ -172,7 +173,8 @@ async def test_sent_messages_of_v1_and_v2_show_in_the_company_timeline(client, p
     await sign_in(client, settings)
 
     page = await eventually(lambda: company_page_showing(
-        client, company_id, "Welcome e-mail sent", "Training enrolment promoted e-mail sent"),
+        client, company_id, "Noordelijke Metaalwerken BV", "Welcome e-mail sent",
+        "Training enrolment promoted e-mail sent"),
         message="both sent messages in the timeline")
     assert timeline_items(page) == ["notification-sent", "notification-sent", "company-registered"]
 

@@ -179,7 +179,11 @@ async def test_a_registration_delivered_again_opens_one_journey_with_one_welcome
 async def test_a_v2_sent_fact_is_read_and_applied_without_touching_the_welcome(journey):
     company_id = str(uuid.uuid4())
     await journey.publish("edih.intake.events", registration(company_id).to_bytes(), company_id)
-    await eventually(lambda: journey.view(company_id), timeout=30, message="journey started")
+    async def welcome_requested() -> dict | None:
+        view = await journey.view(company_id)
+        return view if view and view["welcome"] == "requested" else None
+
+    await eventually(welcome_requested, timeout=30, message="journey started, welcome requested")
     data = NotificationSentV2(
         hub_id="nl-noord", company_id=company_id, notification_id=f"promoted-{company_id}",
         message_type="training-enrolment-promoted", channel="email", sent_at=NOW.replace(hour=11),
